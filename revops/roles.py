@@ -1,0 +1,51 @@
+"""The three roles and what each may do. Groups are created by a data migration
+(`revops/migrations/0002_roles.py`) from `ROLE_PERMISSIONS`."""
+
+from __future__ import annotations
+
+FINANCE_ANALYST = "Finance Analyst"
+INTEGRATION_ADMIN = "Integration Admin"
+AUDITOR = "Auditor"
+ROLES = (FINANCE_ANALYST, INTEGRATION_ADMIN, AUDITOR)
+
+_CANONICAL = [
+    "legalentity", "customer", "customercontact", "product", "price", "contract", "contractamendment",
+    "contractline", "usagerecord", "invoice", "invoiceline", "creditnote", "creditnoteline", "payment",
+    "paymentapplication", "externalref", "businessevent", "ownershiprule", "ownershiprefusal",
+]
+_VIEW_ALL = [f"revops.view_{model}" for model in _CANONICAL]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    # Analysts fix customer master data; ownership overrides need a reason.
+    FINANCE_ANALYST: _VIEW_ALL
+    + [
+        "revops.change_customer",
+        "revops.add_customercontact",
+        "revops.change_customercontact",
+        "revops.delete_customercontact",
+        "revops.override_ownership",
+    ],
+    # Admins configure who owns which field, and may also correct master data.
+    INTEGRATION_ADMIN: _VIEW_ALL
+    + [
+        "revops.add_ownershiprule",
+        "revops.change_ownershiprule",
+        "revops.delete_ownershiprule",
+        "revops.change_customer",
+        "revops.add_customercontact",
+        "revops.change_customercontact",
+        "revops.delete_customercontact",
+        "revops.override_ownership",
+    ],
+    # Auditors read everything, history included, and change nothing.
+    AUDITOR: _VIEW_ALL,
+}
+
+
+def user_roles(user) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    names = set(user.groups.values_list("name", flat=True)) & set(ROLES)
+    if user.is_superuser:
+        names |= set(ROLES)
+    return names

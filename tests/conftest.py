@@ -1,0 +1,60 @@
+"""Shared fixtures: a fixed cast of users, one per role plus one with no access."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+
+from revops.roles import AUDITOR, FINANCE_ANALYST, INTEGRATION_ADMIN
+from tests.factories import UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the
+# tests make around it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _user_in(group_name: str | None, username: str):
+    user = UserFactory(username=username)
+    if group_name:
+        user.groups.add(Group.objects.get(name=group_name))
+    return user
+
+
+@pytest.fixture
+def analyst(db):
+    return _user_in(FINANCE_ANALYST, "analyst")
+
+
+@pytest.fixture
+def integration_admin(db):
+    return _user_in(INTEGRATION_ADMIN, "integrator")
+
+
+@pytest.fixture
+def auditor(db):
+    return _user_in(AUDITOR, "auditor")
+
+
+@pytest.fixture
+def no_role_user(db):
+    return _user_in(None, "norole")
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def cast(analyst, integration_admin, auditor, no_role_user, superuser):
+    """Every kind of user, by role name; `None` stands for anonymous."""
+    return {
+        "anonymous": None,
+        "no_role": no_role_user,
+        "analyst": analyst,
+        "integration_admin": integration_admin,
+        "auditor": auditor,
+        "superuser": superuser,
+    }
