@@ -9,9 +9,25 @@ AUDITOR = "Auditor"
 ROLES = (FINANCE_ANALYST, INTEGRATION_ADMIN, AUDITOR)
 
 _CANONICAL = [
-    "legalentity", "customer", "customercontact", "product", "price", "contract", "contractamendment",
-    "contractline", "usagerecord", "invoice", "invoiceline", "creditnote", "creditnoteline", "payment",
-    "paymentapplication", "externalref", "businessevent", "ownershiprule", "ownershiprefusal",
+    "legalentity",
+    "customer",
+    "customercontact",
+    "product",
+    "price",
+    "contract",
+    "contractamendment",
+    "contractline",
+    "usagerecord",
+    "invoice",
+    "invoiceline",
+    "creditnote",
+    "creditnoteline",
+    "payment",
+    "paymentapplication",
+    "externalref",
+    "businessevent",
+    "ownershiprule",
+    "ownershiprefusal",
 ]
 _VIEW_ALL = [f"revops.view_{model}" for model in _CANONICAL]
 

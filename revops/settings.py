@@ -196,7 +196,9 @@ Q_CLUSTER = {
 _redis_url = env_str("REDIS_URL")
 if _redis_url:
     if not _redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ImproperlyConfigured(f"REDIS_URL={_redis_url!r} must start with redis://, rediss:// or unix://.")
+        raise ImproperlyConfigured(
+            f"REDIS_URL={_redis_url!r} must start with redis://, rediss:// or unix://."
+        )
     Q_CLUSTER["redis"] = _redis_url
 else:
     Q_CLUSTER["orm"] = "default"

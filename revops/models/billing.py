@@ -76,23 +76,31 @@ class Invoice(TimestampedModel):
     class Meta:
         ordering = ["-issue_date", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["legal_entity", "number"], name="invoice_number_unique_per_entity"),
+            models.UniqueConstraint(
+                fields=["legal_entity", "number"], name="invoice_number_unique_per_entity"
+            ),
             currency_check("currency", "invoice_currency_iso"),
             _total_follows_tax_mode("invoice_total_follows_tax_mode"),
             models.CheckConstraint(condition=Q(tax_total__gte=0), name="invoice_tax_not_negative"),
             models.CheckConstraint(
-                condition=Q(amount_due=F("total") - F("amount_paid") - F("amount_credited")),
+                condition=Q(amount_due=F("total") - F("amount_paid") - F("amount_credited"))
+                | Q(status="void", amount_due=0),
                 name="invoice_amount_due_balances",
             ),
             models.CheckConstraint(condition=Q(amount_due__gte=0), name="invoice_amount_due_not_negative"),
             models.CheckConstraint(
-                condition=Q(amount_paid__gte=0, amount_credited__gte=0), name="invoice_settlements_not_negative"
+                condition=Q(amount_paid__gte=0, amount_credited__gte=0),
+                name="invoice_settlements_not_negative",
             ),
             models.CheckConstraint(
                 condition=~Q(status="paid") | Q(amount_due=0), name="invoice_paid_means_nothing_due"
             ),
-            models.CheckConstraint(condition=~Q(status="void") | Q(amount_paid=0), name="invoice_void_has_no_payments"),
-            models.CheckConstraint(condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue"),
+            models.CheckConstraint(
+                condition=~Q(status="void") | Q(amount_paid=0), name="invoice_void_has_no_payments"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue"
+            ),
             models.CheckConstraint(
                 condition=Q(period_start__isnull=True)
                 | Q(period_end__isnull=True)
@@ -102,7 +110,9 @@ class Invoice(TimestampedModel):
         ]
         indexes = [
             models.Index(fields=["status", "-issue_date", "-id"], name="invoice_status_issued"),
-            models.Index(fields=["legal_entity", "status", "-issue_date"], name="invoice_entity_status_issued"),
+            models.Index(
+                fields=["legal_entity", "status", "-issue_date"], name="invoice_entity_status_issued"
+            ),
             models.Index(fields=["customer", "-issue_date"], name="invoice_customer_issued"),
             models.Index(fields=["-issue_date", "-id"], name="invoice_issued_id"),
             models.Index(fields=["status", "due_date"], name="invoice_status_due"),
@@ -137,7 +147,9 @@ class InvoiceLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["invoice", "line_number"], name="invoice_line_number_unique"),
             models.CheckConstraint(condition=Q(tax_amount__gte=0), name="invoice_line_tax_not_negative"),
-            models.CheckConstraint(condition=Q(tax_rate__gte=0, tax_rate__lte=100), name="invoice_line_rate_range"),
+            models.CheckConstraint(
+                condition=Q(tax_rate__gte=0, tax_rate__lte=100), name="invoice_line_rate_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -168,7 +180,9 @@ class CreditNote(TimestampedModel):
     class Meta:
         ordering = ["-issue_date", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["legal_entity", "number"], name="credit_note_number_unique_per_entity"),
+            models.UniqueConstraint(
+                fields=["legal_entity", "number"], name="credit_note_number_unique_per_entity"
+            ),
             currency_check("currency", "credit_note_currency_iso"),
             _total_follows_tax_mode("credit_note_total_follows_tax_mode"),
             models.CheckConstraint(condition=Q(total__gt=0), name="credit_note_total_positive"),
@@ -195,7 +209,9 @@ class CreditNoteLine(models.Model):
     class Meta:
         ordering = ["credit_note", "line_number"]
         constraints = [
-            models.UniqueConstraint(fields=["credit_note", "line_number"], name="credit_note_line_number_unique"),
+            models.UniqueConstraint(
+                fields=["credit_note", "line_number"], name="credit_note_line_number_unique"
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_line_amount_positive"),
             models.CheckConstraint(condition=Q(tax_amount__gte=0), name="credit_note_line_tax_not_negative"),
         ]

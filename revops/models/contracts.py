@@ -151,7 +151,9 @@ class UsageRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "source_event_id"], name="usage_source_event_unique"),
             models.CheckConstraint(condition=Q(quantity__gte=0), name="usage_quantity_not_negative"),
-            models.CheckConstraint(condition=Q(period_end__gte=F("period_start")), name="usage_period_ordered"),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="usage_period_ordered"
+            ),
         ]
         indexes = [models.Index(fields=["contract_line", "period_start"], name="usage_line_period")]
 

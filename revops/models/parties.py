@@ -23,7 +23,9 @@ class LegalEntity(TimestampedModel):
         verbose_name_plural = "legal entities"
         constraints = [
             currency_check("functional_currency", "legal_entity_currency_iso"),
-            models.CheckConstraint(condition=Q(country__regex=r"^[A-Z]{2}$"), name="legal_entity_country_iso"),
+            models.CheckConstraint(
+                condition=Q(country__regex=r"^[A-Z]{2}$"), name="legal_entity_country_iso"
+            ),
             models.CheckConstraint(condition=~Q(code=""), name="legal_entity_code_not_blank"),
         ]
 
@@ -68,7 +70,9 @@ class Customer(TimestampedModel):
                 condition=Q(tax_exempt=False) | ~Q(exemption_certificate=""),
                 name="customer_exempt_needs_certificate",
             ),
-            models.CheckConstraint(condition=Q(payment_terms_days__lte=365), name="customer_terms_at_most_a_year"),
+            models.CheckConstraint(
+                condition=Q(payment_terms_days__lte=365), name="customer_terms_at_most_a_year"
+            ),
             models.CheckConstraint(condition=~Q(number=""), name="customer_number_not_blank"),
         ]
         indexes = [

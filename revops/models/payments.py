@@ -29,7 +29,11 @@ class Payment(TimestampedModel):
 
     number = models.CharField(max_length=40, unique=True)
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="payments",
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
         help_text="Empty while the payer is not yet identified",
     )
     legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="payments")
@@ -56,10 +60,12 @@ class Payment(TimestampedModel):
                 name="payment_applied_within_amount",
             ),
             models.CheckConstraint(
-                condition=~Q(status="applied") | Q(amount_applied=F("amount")), name="payment_applied_means_all"
+                condition=~Q(status="applied") | Q(amount_applied=F("amount")),
+                name="payment_applied_means_all",
             ),
             models.CheckConstraint(
-                condition=~Q(status="reversed") | Q(amount_applied=0), name="payment_reversed_has_no_applications"
+                condition=~Q(status="reversed") | Q(amount_applied=0),
+                name="payment_reversed_has_no_applications",
             ),
             models.UniqueConstraint(
                 fields=["gateway", "gateway_reference"],
@@ -101,7 +107,8 @@ class PaymentApplication(TimestampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_application_amount_positive"),
             models.UniqueConstraint(
-                fields=["payment", "invoice"], condition=Q(status="active"),
+                fields=["payment", "invoice"],
+                condition=Q(status="active"),
                 name="payment_application_one_active_per_invoice",
             ),
             models.CheckConstraint(

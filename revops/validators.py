@@ -1,0 +1,73 @@
+"""Format checks for identifiers whose shape depends on the country."""
+
+from __future__ import annotations
+
+import re
+
+# Tax identification numbers by country: VAT numbers for the EU, GB, CH, NO;
+# EIN for the US; GST/HST business number for CA; ABN for AU; GSTIN for IN.
+# The prefix (e.g. "DE") is optional where the country uses one.
+_TAX_ID_PATTERNS: dict[str, tuple[str, str]] = {
+    "AT": (r"(AT)?U\d{8}", "ATU followed by 8 digits"),
+    "BE": (r"(BE)?[01]\d{9}", "BE followed by 10 digits starting with 0 or 1"),
+    "BG": (r"(BG)?\d{9,10}", "BG followed by 9 or 10 digits"),
+    "CY": (r"(CY)?\d{8}[A-Z]", "CY followed by 8 digits and a letter"),
+    "CZ": (r"(CZ)?\d{8,10}", "CZ followed by 8 to 10 digits"),
+    "DE": (r"(DE)?\d{9}", "DE followed by 9 digits"),
+    "DK": (r"(DK)?\d{8}", "DK followed by 8 digits"),
+    "EE": (r"(EE)?\d{9}", "EE followed by 9 digits"),
+    "ES": (r"(ES)?[A-Z0-9]\d{7}[A-Z0-9]", "ES followed by 9 characters"),
+    "FI": (r"(FI)?\d{8}", "FI followed by 8 digits"),
+    "FR": (r"(FR)?[A-HJ-NP-Z0-9]{2}\d{9}", "FR followed by 2 characters and 9 digits"),
+    "GR": (r"(EL|GR)?\d{9}", "EL followed by 9 digits"),
+    "HR": (r"(HR)?\d{11}", "HR followed by 11 digits"),
+    "HU": (r"(HU)?\d{8}", "HU followed by 8 digits"),
+    "IE": (r"(IE)?\d{7}[A-W][A-I]?|(IE)?\d[A-Z+*]\d{5}[A-W]", "IE followed by 8 or 9 characters"),
+    "IT": (r"(IT)?\d{11}", "IT followed by 11 digits"),
+    "LT": (r"(LT)?(\d{9}|\d{12})", "LT followed by 9 or 12 digits"),
+    "LU": (r"(LU)?\d{8}", "LU followed by 8 digits"),
+    "LV": (r"(LV)?\d{11}", "LV followed by 11 digits"),
+    "MT": (r"(MT)?\d{8}", "MT followed by 8 digits"),
+    "NL": (r"(NL)?\d{9}B\d{2}", "NL followed by 9 digits, B and 2 digits"),
+    "PL": (r"(PL)?\d{10}", "PL followed by 10 digits"),
+    "PT": (r"(PT)?\d{9}", "PT followed by 9 digits"),
+    "RO": (r"(RO)?\d{2,10}", "RO followed by 2 to 10 digits"),
+    "SE": (r"(SE)?\d{10}01", "SE followed by 12 digits ending in 01"),
+    "SI": (r"(SI)?\d{8}", "SI followed by 8 digits"),
+    "SK": (r"(SK)?\d{10}", "SK followed by 10 digits"),
+    "GB": (r"(GB)?(\d{9}|\d{12}|GD\d{3}|HA\d{3})", "GB followed by 9 or 12 digits"),
+    "CH": (r"(CHE)?\d{9}(MWST|TVA|IVA)?", "CHE followed by 9 digits, optionally MWST/TVA/IVA"),
+    "NO": (r"(NO)?\d{9}(MVA)?", "NO followed by 9 digits, optionally MVA"),
+    "US": (r"\d{2}-?\d{7}", "an EIN: 2 digits, a dash, 7 digits (12-3456789)"),
+    "CA": (r"\d{9}(RT\d{4})?", "a 9-digit business number, optionally RT and 4 digits"),
+    "AU": (r"\d{11}", "an 11-digit ABN"),
+    "IN": (r"\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z]", "a 15-character GSTIN"),
+}
+
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+def normalise_tax_id(value: str) -> str:
+    return re.sub(r"[\s.]", "", value or "").upper()
+
+
+def tax_id_problem(tax_id: str, country: str) -> str | None:
+    """None when `tax_id` fits `country`'s format, else what is expected."""
+    if not tax_id:
+        return None
+    if not country:
+        return "Set the tax country so the tax id can be checked."
+    pattern = _TAX_ID_PATTERNS.get(country)
+    if pattern is None:
+        # No known format: accept letters, digits and dashes only.
+        if re.fullmatch(r"[A-Z0-9-]{4,40}", tax_id):
+            return None
+        return "A tax id may only contain letters, digits and dashes (4 to 40 characters)."
+    regex, expected = pattern
+    if re.fullmatch(regex, tax_id):
+        return None
+    return f"{tax_id} is not a valid {country} tax id; expected {expected}."
+
+
+def supports_tax_id_format(country: str) -> bool:
+    return country in _TAX_ID_PATTERNS
