@@ -136,3 +136,8 @@ def format_amount(amount: Decimal | None, currency: str) -> str:
         return ""
     exponent = CURRENCY_EXPONENTS.get(currency, 2)
     return f"{amount:,.{exponent}f}"
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """An amount as people read it in messages: "1,234.50 USD"."""
+    return f"{format_amount(quantize(amount, currency), currency)} {currency}"

@@ -31,7 +31,7 @@ from revops.models import (
     TaxMode,
 )
 from revops.models.base import stamp
-from revops.money import MoneyError, check_currency, quantize, to_decimal
+from revops.money import MoneyError, check_currency, money_text, quantize, to_decimal
 from revops.services.events import event_record
 
 ZERO = Decimal(0)
@@ -182,7 +182,8 @@ def invoice_create(
     if expected_total is not None and quantize(expected_total, currency) != total:
         raise field_error(
             "total",
-            f"The lines add up to {total} {currency} but the document states {expected_total} {currency}.",
+            f"The lines add up to {money_text(total, currency)} but the document states "
+            f"{money_text(expected_total, currency)}.",
         )
     invoice = Invoice(
         number=number,
@@ -248,7 +249,7 @@ def invoice_void(*, invoice: Invoice, actor: Actor, reason: str) -> Invoice:
     if invoice.amount_paid > 0:
         raise field_error(
             "status",
-            f"{invoice.number} has {invoice.amount_paid} {invoice.currency} applied; unapply it first.",
+            f"{invoice.number} has {money_text(invoice.amount_paid, invoice.currency)} applied; unapply it first.",
         )
     if invoice.amount_credited > 0:
         raise field_error("status", f"{invoice.number} has credit notes; void them first.")
@@ -308,7 +309,7 @@ def invoice_recalculate(invoice: Invoice, actor: Actor, reason: str) -> Invoice:
         raise DomainValidationError(
             {
                 "amount": [
-                    f"This would settle {invoice.number} beyond its total ({-due} {invoice.currency} too much)."
+                    f"This would settle {invoice.number} beyond its total ({money_text(-due, invoice.currency)} too much)."
                 ]
             }
         )
@@ -373,7 +374,8 @@ def credit_note_issue(
     if total > invoice.amount_due:
         raise field_error(
             "lines",
-            f"The credit of {total} {invoice.currency} exceeds the {invoice.amount_due} still due on "
+            f"The credit of {money_text(total, invoice.currency)} exceeds the "
+            f"{money_text(invoice.amount_due, invoice.currency)} still due on "
             f"{invoice.number}; refund the payment instead.",
         )
     note = CreditNote(

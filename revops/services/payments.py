@@ -18,7 +18,7 @@ from revops.actors import Actor
 from revops.errors import field_error
 from revops.models import Customer, Invoice, LegalEntity, Payment, PaymentApplication
 from revops.models.base import stamp
-from revops.money import MoneyError, check_currency, quantize, to_decimal
+from revops.money import MoneyError, check_currency, money_text, quantize, to_decimal
 from revops.services.billing import invoice_recalculate
 from revops.services.events import event_record
 
@@ -154,10 +154,12 @@ def payment_apply(
     if amount <= 0:
         raise field_error("amount", "Nothing to apply: the amount must be positive.")
     if amount > unapplied:
-        raise field_error("amount", f"Only {unapplied} {payment.currency} of {payment.number} is unapplied.")
+        raise field_error(
+            "amount", f"Only {money_text(unapplied, payment.currency)} of {payment.number} is unapplied."
+        )
     if amount > invoice.amount_due:
         raise field_error(
-            "amount", f"Only {invoice.amount_due} {invoice.currency} is due on {invoice.number}."
+            "amount", f"Only {money_text(invoice.amount_due, invoice.currency)} is due on {invoice.number}."
         )
 
     first_application = payment.amount_applied == 0 and not payment.applications.exists()
