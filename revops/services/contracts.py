@@ -165,7 +165,7 @@ def contract_cancel(*, contract: Contract, effective_date: dt.date, actor: Actor
         raise field_error("reason", "Say why the contract is cancelled.")
     if effective_date < contract.start_date:
         effective_date = contract.start_date
-    for line in contract.lines.select_for_update().filter(replaced_by__isnull=True):
+    for line in contract.lines.select_for_update(of=("self",)).filter(replaced_by__isnull=True):
         if line.effective_to is None or line.effective_to > effective_date:
             if line.effective_from >= effective_date:
                 line.effective_to = line.effective_from + dt.timedelta(days=1)
