@@ -258,6 +258,14 @@ def object_history(
     return entries[:limit]
 
 
+def table_history(
+    model: type[models.Model], *, label: Callable, limit: int = HISTORY_LIMIT
+) -> list[HistoryEntry]:
+    """Every recorded change to any row of `model` (deleted rows included), newest first."""
+    rows, complete = _rows(model.history.model, {}, limit)
+    return _entries_for_rows(rows, model=model, label=label, complete=complete, currency=None)
+
+
 # Models whose changes the dashboard lists, with how to name a row and which
 # object page it belongs to (parent_field: a child row shows on its parent's page).
 RECENT_SOURCES: list[tuple[type[models.Model], Callable, str | None]] = [

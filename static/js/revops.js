@@ -1,0 +1,21 @@
+// Small behaviours on top of htmx. Pages work without this file.
+(function () {
+  "use strict";
+  // After htmx swaps a results table or a tab, move focus there so keyboard and
+  // screen-reader users land on the new content rather than at the top.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "tab-panel") {
+      var panel = document.getElementById("tab-panel");
+      if (panel) { panel.setAttribute("tabindex", "-1"); panel.focus({ preventScroll: true }); }
+    }
+  });
+  // A failed htmx request (network or server) says so instead of doing nothing.
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : "";
+    window.alert("The page could not be updated (HTTP " + status + "). Reload and try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    window.alert("The server could not be reached. Check your connection and try again.");
+  });
+})();

@@ -1,0 +1,220 @@
+"""Walk every URL pattern of the project as every kind of user.
+
+Each pattern must have an entry in EXPECTED saying what kind of page it is; a
+new URL without one fails `test_it_has_an_expectation_for_every_url`, so no page
+can be added without deciding who may see it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from revops.models import BusinessEvent, CustomerContact, OwnershipRule
+from tests import factories as f
+
+ROLES = ("anonymous", "no_role", "analyst", "integration_admin", "auditor", "superuser")
+
+# Kinds of page → expected GET status per role (anonymous users are sent to login).
+LOGIN = 302
+READ = {
+    "anonymous": LOGIN,
+    "no_role": 403,
+    "analyst": 200,
+    "integration_admin": 200,
+    "auditor": 200,
+    "superuser": 200,
+}
+EDIT_MASTER_DATA = {**READ, "auditor": 403}
+EDIT_OWNERSHIP = {**READ, "auditor": 403, "analyst": 403}
+OPEN = dict.fromkeys(ROLES, 200)
+# Logout answers POST only (GET is 405); a signed-in user is sent to the login page.
+POST_ONLY_LOGOUT = {"anonymous": LOGIN, **{role: 405 for role in ROLES if role != "anonymous"}}
+
+# url name → (kind of page, whether it changes data)
+EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
+    "login": (OPEN, False),
+    "logout": (POST_ONLY_LOGOUT, False),
+    "dashboard": (READ, False),
+    "customer_list": (READ, False),
+    "customer_detail": (READ, False),
+    "customer_history": (READ, False),
+    "customer_edit": (EDIT_MASTER_DATA, True),
+    "customer_tax_edit": (EDIT_MASTER_DATA, True),
+    "contact_add": (EDIT_MASTER_DATA, True),
+    "contact_edit": (EDIT_MASTER_DATA, True),
+    "contact_make_primary": (EDIT_MASTER_DATA, True),
+    "contact_remove": (EDIT_MASTER_DATA, True),
+    "contract_list": (READ, False),
+    "contract_detail": (READ, False),
+    "contract_history": (READ, False),
+    "invoice_list": (READ, False),
+    "invoice_detail": (READ, False),
+    "invoice_history": (READ, False),
+    "payment_list": (READ, False),
+    "payment_detail": (READ, False),
+    "payment_history": (READ, False),
+    "product_list": (READ, False),
+    "ownership_rule_list": (READ, False),
+    "ownership_rule_add": (EDIT_OWNERSHIP, True),
+    "ownership_rule_history": (READ, False),
+    "ownership_rule_edit": (EDIT_OWNERSHIP, True),
+    "ownership_rule_delete": (EDIT_OWNERSHIP, True),
+}
+
+
+def _walk(patterns, prefix="", namespace=None):
+    """(qualified name, route, pattern) for every URL pattern, admin left out."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue
+            ns = ":".join(filter(None, [namespace, entry.namespace]))
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns or None)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield name, prefix + str(entry.pattern), entry
+
+
+def all_patterns() -> list[tuple[str, str, URLPattern]]:
+    return list(_walk(get_resolver().url_patterns))
+
+
+def test_it_has_an_expectation_for_every_url():
+    patterns = all_patterns()
+    unnamed = [route for name, route, _ in patterns if not name]
+    assert not unnamed, f"Every URL needs a name so this walk can check it: {unnamed}"
+    missing = sorted({name for name, _, _ in patterns} - set(EXPECTED))
+    assert not missing, f"Add these URLs to EXPECTED in {__name__} with who may use them: {missing}"
+    stale = sorted(set(EXPECTED) - {name for name, _, _ in patterns})
+    assert not stale, f"EXPECTED lists URLs that no longer exist: {stale}"
+
+
+@pytest.fixture
+def objects(db):
+    """One real object for every kind of path argument."""
+    customer = f.CustomerFactory()
+    contact = f.ContactFactory(customer=customer, is_primary=True)
+    f.ContactFactory(customer=customer)
+    contract = f.ContractFactory(customer=customer)
+    invoice = f.InvoiceFactory(customer=customer, contract=contract)
+    payment = f.PaymentFactory(customer=customer)
+    rule = OwnershipRule.objects.create(object_type="customer", field="name", owner_system="salesforce")
+    return {
+        "customer": customer,
+        "contact": contact,
+        "contract": contract,
+        "invoice": invoice,
+        "payment": payment,
+        "rule": rule,
+    }
+
+
+# url name → path kwargs, built from `objects`.
+KWARGS = {
+    "customer_detail": lambda o: {"pk": o["customer"].pk},
+    "customer_history": lambda o: {"pk": o["customer"].pk},
+    "customer_edit": lambda o: {"pk": o["customer"].pk},
+    "customer_tax_edit": lambda o: {"pk": o["customer"].pk},
+    "contact_add": lambda o: {"customer_pk": o["customer"].pk},
+    "contact_edit": lambda o: {"customer_pk": o["customer"].pk, "pk": o["contact"].pk},
+    "contact_make_primary": lambda o: {"customer_pk": o["customer"].pk, "pk": _secondary(o).pk},
+    "contact_remove": lambda o: {"customer_pk": o["customer"].pk, "pk": _secondary(o).pk},
+    "contract_detail": lambda o: {"pk": o["contract"].pk},
+    "contract_history": lambda o: {"pk": o["contract"].pk},
+    "invoice_detail": lambda o: {"pk": o["invoice"].pk},
+    "invoice_history": lambda o: {"pk": o["invoice"].pk},
+    "payment_detail": lambda o: {"pk": o["payment"].pk},
+    "payment_history": lambda o: {"pk": o["payment"].pk},
+    "ownership_rule_edit": lambda o: {"pk": o["rule"].pk},
+    "ownership_rule_delete": lambda o: {"pk": o["rule"].pk},
+}
+
+
+def _secondary(objects) -> CustomerContact:
+    return objects["customer"].contacts.get(is_primary=False)
+
+
+def _url(name: str, pattern: URLPattern, objects) -> str:
+    kwargs = KWARGS[name](objects) if name in KWARGS else {}
+    expected_args = set(pattern.pattern.converters)
+    assert set(kwargs) == expected_args, f"{name}: give KWARGS for path arguments {sorted(expected_args)}"
+    return reverse(name, kwargs=kwargs)
+
+
+def _snapshot() -> dict[str, int]:
+    """Rows in every history table that an edit page could touch."""
+    from revops import models as m
+
+    counts = {
+        model.__name__: model.history.model.objects.count()
+        for model in (m.Customer, m.CustomerContact, m.OwnershipRule)
+    }
+    counts["events"] = BusinessEvent.objects.count()
+    return counts
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_answers_every_url_as_expected_for_each_role(client, cast, objects, role):
+    user = cast[role]
+    if user is not None:
+        client.force_login(user)
+    failures = []
+    for name, _route, pattern in all_patterns():
+        expectations, _changes = EXPECTED[name]
+        url = _url(name, pattern, objects)
+        response = client.get(url)
+        if response.status_code != expectations[role]:
+            failures.append(f"GET {url} ({name}): {response.status_code}, expected {expectations[role]}")
+        elif response.status_code == LOGIN and role == "anonymous":
+            login = reverse(settings.LOGIN_URL)
+            if not response["Location"].startswith(login):
+                failures.append(f"GET {url}: redirects to {response['Location']}, not the login page")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "no_role", "auditor"])
+def test_it_refuses_every_change_from_users_who_may_only_read(client, cast, objects, role):
+    user = cast[role]
+    if user is not None:
+        client.force_login(user)
+    before = _snapshot()
+    failures = []
+    for name, _route, pattern in all_patterns():
+        expectations, changes = EXPECTED[name]
+        if not changes:
+            continue
+        url = _url(name, pattern, objects)
+        data = {
+            "name": "Changed by someone who may not",
+            "email": "intruder@example.com",
+            "object_type": "customer",
+            "field": "city",
+            "owner_system": "intruder",
+            "country": "US",
+            "reason": "trying",
+        }
+        response = client.post(url, data)
+        expected = LOGIN if role == "anonymous" else 403
+        if response.status_code != expected:
+            failures.append(f"POST {url} ({name}): {response.status_code}, expected {expected}")
+    assert not failures, "\n".join(failures)
+    assert _snapshot() == before
+    objects["customer"].refresh_from_db()
+    assert objects["customer"].name != "Changed by someone who may not"
+
+
+def test_it_logs_out_on_post_and_sends_the_user_to_login(client, analyst):
+    client.force_login(analyst)
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("login")
+    assert client.get(reverse("dashboard")).status_code == LOGIN
+
+
+@pytest.mark.parametrize(("role", "status"), [("anonymous", 302), ("analyst", 302), ("superuser", 200)])
+def test_it_lets_only_staff_into_django_admin(client, cast, role, status):
+    if cast[role] is not None:
+        client.force_login(cast[role])
+    assert client.get("/admin/").status_code == status
