@@ -259,10 +259,26 @@ class CustomerChangeForm(ChangeForm):
         return data
 
 
+def _country_field(model_field_name: str) -> forms.CharField:
+    # Wider than the two letters stored, so "Germany" gets a message about the
+    # code rather than one about its length.
+    model_field = Customer._meta.get_field(model_field_name)
+    return forms.CharField(
+        label=str(model_field.verbose_name).capitalize(),
+        required=not model_field.blank,
+        max_length=60,
+        help_text="Two-letter ISO 3166-1 code, e.g. US, DE, GB.",
+        widget=forms.TextInput(attrs={"size": 4, "autocomplete": "country"}),
+    )
+
+
 def _customer_form(
     name: str, field_names: tuple[str, ...], extra: dict | None = None
 ) -> type[CustomerChangeForm]:
     attrs = dict(fields_for_model(Customer, fields=field_names))
+    for country in ("country", "tax_country"):
+        if country in attrs:
+            attrs[country] = _country_field(country)
     attrs.update(extra or {})
     attrs["field_names"] = field_names
     attrs["reason"] = reason_field()
