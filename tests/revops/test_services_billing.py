@@ -23,7 +23,7 @@ from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
 SYSTEM = Actor.for_system("billing", "billing import test")
 
 
@@ -58,7 +58,7 @@ def test_it_adds_exclusive_tax_on_top_of_the_lines():
 
 def test_it_keeps_an_inclusive_total_equal_to_its_subtotal_as_stripe_does():
     """Stripe's own inclusive 15 % VAT invoice: 40.00 with 5.22 tax included stays 40.00."""
-    source = json.loads((FIXTURES / "stripe/dj-stripe/invoice_in_fakefakefakefakefake0004.json").read_text())
+    source = json.loads((FIXTURES / "stripe/invoice_in_fakefakefakefakefake0004.json").read_text())
     line = source["lines"]["data"][0]
     rate = Decimal(str(line["tax_rates"][0]["percentage"]))
     invoice = _invoice(
