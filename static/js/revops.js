@@ -10,6 +10,15 @@
       if (panel) { panel.setAttribute("tabindex", "-1"); panel.focus({ preventScroll: true }); }
     }
   });
+  // Leave empty filter fields out of list requests, so the address bar (and a
+  // bookmarked or shared link) only carries the filters actually in use.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get" || !event.detail.formData) { return; }
+    var form = event.detail.formData;
+    Array.from(form.keys()).forEach(function (key) {
+      if (form.getAll(key).every(function (value) { return value === ""; })) { form.delete(key); }
+    });
+  });
   // A failed htmx request (network or server) says so instead of doing nothing.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr ? event.detail.xhr.status : "";
