@@ -113,7 +113,7 @@ class Invoice(TimestampedModel):
             models.Index(
                 fields=["legal_entity", "status", "-issue_date"], name="invoice_entity_status_issued"
             ),
-            models.Index(fields=["customer", "-issue_date"], name="invoice_customer_issued"),
+            models.Index(fields=["customer", "-issue_date", "-id"], name="invoice_customer_issued"),
             models.Index(fields=["-issue_date", "-id"], name="invoice_issued_id"),
             models.Index(fields=["status", "due_date"], name="invoice_status_due"),
             models.Index(fields=["number"], name="invoice_number"),

@@ -68,8 +68,8 @@ class Contract(TimestampedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "-start_date"], name="contract_status_start"),
-            models.Index(fields=["customer", "-start_date"], name="contract_customer_start"),
+            models.Index(fields=["status", "-start_date", "-id"], name="contract_status_start"),
+            models.Index(fields=["customer", "-start_date", "-id"], name="contract_customer_start"),
             models.Index(fields=["-start_date", "-id"], name="contract_start_id"),
         ]
 

@@ -76,8 +76,9 @@ class Customer(TimestampedModel):
             models.CheckConstraint(condition=~Q(number=""), name="customer_number_not_blank"),
         ]
         indexes = [
-            models.Index(fields=["legal_entity", "status", "name"], name="customer_entity_status_name"),
-            models.Index(fields=["status", "name"], name="customer_status_name"),
+            models.Index(fields=["name", "id"], name="customer_name_id"),
+            models.Index(fields=["legal_entity", "status", "name", "id"], name="customer_entity_status_name"),
+            models.Index(fields=["status", "name", "id"], name="customer_status_name"),
             models.Index(Upper("name"), name="customer_upper_name"),
         ]
         permissions = [("override_ownership", "Can override field ownership rules with a reason")]

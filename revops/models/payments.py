@@ -75,7 +75,7 @@ class Payment(TimestampedModel):
         ]
         indexes = [
             models.Index(fields=["status", "-received_date", "-id"], name="payment_status_received"),
-            models.Index(fields=["customer", "-received_date"], name="payment_customer_received"),
+            models.Index(fields=["customer", "-received_date", "-id"], name="payment_customer_received"),
             models.Index(fields=["-received_date", "-id"], name="payment_received_id"),
             models.Index(fields=["legal_entity", "status", "-received_date"], name="payment_entity_status"),
         ]
