@@ -150,6 +150,15 @@ PAGES = [
 ]
 
 
+class _QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
 def _time(client, url: str, repeat: int) -> list[float]:
     for _ in range(2):
         assert client.get(url).status_code == 200, url
@@ -225,12 +234,14 @@ def main() -> None:
     )
     for label, url in PAGES:
         url = url.format(fragment=fragment, external_id=external_id)
-        queries = []
-        with connection.execute_wrapper(lambda execute, *a: queries.append(1) or execute(*a)):
+        counter = _QueryCounter()
+        with connection.execute_wrapper(counter):
             client.get(url)
         samples = _time(client, url, args.repeat)
         median = statistics.median(samples)
-        print(f"{label:45} {median:10.1f} {_p95(samples):8.1f} {median / base_median:8.1f} {len(queries):8d}")
+        print(
+            f"{label:45} {median:10.1f} {_p95(samples):8.1f} {median / base_median:8.1f} {counter.count:8d}"
+        )
 
 
 if __name__ == "__main__":
