@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import models
+from django.utils.text import capfirst
 
 from revops.models import (
     Contract,
@@ -139,7 +140,7 @@ class _Display:
 
     def verbose(self, name: str) -> str:
         model_field = self.field(name)
-        return str(model_field.verbose_name) if model_field is not None else name
+        return capfirst(str(model_field.verbose_name)) if model_field is not None else name
 
 
 def _tracked_names(row) -> list[str]:
