@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, F, QuerySet, Sum
+from django.utils import timezone
 
 from revops.models import BusinessEvent, Contract, Customer, Invoice, Payment
 from revops.selectors.customers import UNAPPLIED_PAYMENT_STATUSES
@@ -17,6 +20,10 @@ def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
     cap = cap if cap is not None else settings.REVOPS_LIST_COUNT_CAP
     found = qs.order_by()[: cap + 1].count()
     return min(found, cap), found > cap
+
+
+TOTALS_CACHE_KEY = "revops:dashboard:money-totals"
+TOTALS_MAX_AGE = 60
 
 
 @dataclass
@@ -40,6 +47,7 @@ class Dashboard:
     tiles: list[Tile]
     open_ar: list[CurrencyTotal]
     unapplied_cash: list[CurrencyTotal]
+    totals_at: dt.datetime
     events: list[BusinessEvent]
     changes: list[HistoryEntry]
 
@@ -47,6 +55,38 @@ class Dashboard:
 def _tile(label: str, qs: QuerySet, url_name: str, query: str = "") -> Tile:
     count, capped = capped_count(qs)
     return Tile(label, count, capped, url_name, query)
+
+
+def money_totals(*, max_age: int = TOTALS_MAX_AGE) -> tuple[list, list, dt.datetime]:
+    """Open receivables and unapplied cash per currency, and when they were summed.
+
+    Summing every open invoice is the one dashboard query that grows with the
+    data (a quarter of a second at 200,000 open invoices), so the result is
+    kept for `max_age` seconds and the page says how old it is.
+    """
+    cached = cache.get(TOTALS_CACHE_KEY) if max_age else None
+    if cached is not None:
+        return cached
+    open_ar = [
+        CurrencyTotal(row["currency"], row["total"], row["n"])
+        for row in Invoice.objects.filter(status=Invoice.Status.OPEN)
+        .order_by()
+        .values("currency")
+        .annotate(total=Sum("amount_due"), n=Count("id"))
+        .order_by("currency")
+    ]
+    cash = [
+        CurrencyTotal(row["currency"], row["total"], row["n"])
+        for row in Payment.objects.filter(status__in=UNAPPLIED_PAYMENT_STATUSES)
+        .order_by()
+        .values("currency")
+        .annotate(total=Sum(F("amount") - F("amount_applied")), n=Count("id"))
+        .order_by("currency")
+    ]
+    result = (open_ar, cash, timezone.now())
+    if max_age:
+        cache.set(TOTALS_CACHE_KEY, result, max_age)
+    return result
 
 
 def dashboard() -> Dashboard:
@@ -66,26 +106,14 @@ def dashboard() -> Dashboard:
             "status=active",
         ),
         _tile("Open invoices", open_invoices, "invoice_list", "status=open"),
-        _tile("Payments with unapplied cash", unapplied, "payment_list", "status=unapplied"),
+        _tile("Payments with unapplied cash", unapplied, "payment_list", "unapplied_cash=on"),
     ]
-    open_ar = [
-        CurrencyTotal(row["currency"], row["total"], row["n"])
-        for row in open_invoices.order_by()
-        .values("currency")
-        .annotate(total=Sum("amount_due"), n=Count("id"))
-        .order_by("currency")
-    ]
-    cash = [
-        CurrencyTotal(row["currency"], row["total"], row["n"])
-        for row in unapplied.order_by()
-        .values("currency")
-        .annotate(total=Sum(F("amount") - F("amount_applied")), n=Count("id"))
-        .order_by("currency")
-    ]
+    open_ar, cash, totals_at = money_totals()
     return Dashboard(
         tiles=tiles,
         open_ar=open_ar,
         unapplied_cash=cash,
+        totals_at=totals_at,
         events=list(BusinessEvent.objects.order_by("-occurred_at", "-id")[:15]),
         changes=recent_changes(limit=15),
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from revops.models import BusinessEvent, ExternalRef, Payment, PaymentApplication
+from revops.selectors.customers import UNAPPLIED_PAYMENT_STATUSES
 from revops.selectors.invoices import events_for_correlation
 from revops.selectors.search import document_search, external_refs_for
 
@@ -31,9 +32,11 @@ def payment_list(
     received_from: dt.date | None = None,
     received_to: dt.date | None = None,
     unidentified: bool = False,
+    unapplied_cash: bool = False,
     sort: str = PAYMENT_DEFAULT_SORT,
 ) -> QuerySet[Payment]:
-    """`unidentified`: only payments whose payer is not yet known."""
+    """`unidentified`: only payments whose payer is not yet known;
+    `unapplied_cash`: only payments with cash not yet applied to invoices."""
     qs = Payment.objects.select_related("customer", "legal_entity")
     if status:
         qs = qs.filter(status=status)
@@ -51,6 +54,8 @@ def payment_list(
         qs = qs.filter(received_date__lte=received_to)
     if unidentified:
         qs = qs.filter(customer__isnull=True)
+    if unapplied_cash:
+        qs = qs.filter(status__in=UNAPPLIED_PAYMENT_STATUSES)
     if q:
         qs = qs.filter(document_search(Payment, q))
     return qs.order_by(*PAYMENT_SORTS.get(sort, PAYMENT_SORTS[PAYMENT_DEFAULT_SORT]))

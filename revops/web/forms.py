@@ -147,6 +147,7 @@ class PaymentFilterForm(FilterForm):
     received_from = forms.DateField(required=False, widget=DateInput(), label="Received from")
     received_to = forms.DateField(required=False, widget=DateInput(), label="to")
     unidentified = forms.BooleanField(required=False, label="Payer unknown")
+    unapplied_cash = forms.BooleanField(required=False, label="With unapplied cash")
     customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean(self):
@@ -168,6 +169,7 @@ class PaymentFilterForm(FilterForm):
             "received_from": data.get("received_from"),
             "received_to": data.get("received_to"),
             "unidentified": bool(data.get("unidentified")),
+            "unapplied_cash": bool(data.get("unapplied_cash")),
             "customer_id": data.get("customer"),
             "sort": data["sort"],
         }

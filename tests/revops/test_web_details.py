@@ -28,6 +28,14 @@ CPQ = Actor.for_system("salesforce_cpq", "connector cpq, run 3")
 BILLING = Actor.for_system("stripe", "connector stripe, run 8")
 
 
+@pytest.fixture(autouse=True)
+def fresh_totals():
+    """The dashboard keeps its money totals for a minute; each test starts afresh."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def signed_in(client, auditor):
     client.force_login(auditor)
@@ -164,6 +172,15 @@ def test_the_dashboard_counts_and_sums_per_currency(signed_in, settled_invoice):
     assert f"{settled_invoice.amount_due:,.2f} USD" in html
     assert "108.00 EUR" in html
     assert "Recent changes" in html and "Invoice INV-77" in html
+    assert "Amounts summed at" in html
+
+
+def test_the_dashboard_totals_are_kept_for_a_minute(signed_in, settled_invoice):
+    first = signed_in.get(reverse("dashboard")).context["board"]
+    f.InvoiceFactory(currency="GBP")
+    again = signed_in.get(reverse("dashboard")).context["board"]
+    assert again.totals_at == first.totals_at
+    assert "GBP" not in {row.currency for row in again.open_ar}
 
 
 def test_an_unknown_object_is_a_404_with_a_way_back(signed_in):

@@ -136,6 +136,14 @@ def test_it_filters_payments_whose_payer_is_unknown(signed_in):
     assert "Payer unknown" in signed_in.get(reverse("payment_list")).content.decode()
 
 
+def test_it_filters_payments_with_unapplied_cash(signed_in):
+    open_cash = f.PaymentFactory(number="PAY-O", status="unapplied")
+    f.PaymentFactory(number="PAY-A", status="applied", amount_applied="108.00")
+    assert signed_in.get(reverse("payment_list"), {"unapplied_cash": "on"}).context["page"].items == [
+        open_cash
+    ]
+
+
 def test_it_filters_contracts_by_customer(signed_in):
     contract = f.ContractFactory()
     f.ContractFactory()
