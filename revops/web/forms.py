@@ -93,10 +93,14 @@ class ContractFilterForm(FilterForm):
 
 
 class DateInput(forms.DateInput):
-    input_type = "date"
+    """A text box for YYYY-MM-DD: the browser's date picker would show the
+    date in the user's locale, and this app writes dates one way everywhere."""
+
+    input_type = "text"
 
     def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
+        attrs = {"placeholder": "YYYY-MM-DD", "size": 10, "inputmode": "numeric", "autocomplete": "off"}
+        super().__init__(format="%Y-%m-%d", attrs=attrs, **kwargs)
 
 
 class InvoiceFilterForm(FilterForm):
@@ -106,8 +110,20 @@ class InvoiceFilterForm(FilterForm):
         required=False, queryset=LegalEntity.objects.order_by("code"), empty_label="Any", label="Legal entity"
     )
     currency = forms.ChoiceField(required=False, choices=_any(CURRENCY_CHOICES))
-    issued_from = forms.DateField(required=False, widget=DateInput(), label="Issued from")
-    issued_to = forms.DateField(required=False, widget=DateInput(), label="to")
+    issued_from = forms.DateField(
+        required=False,
+        widget=DateInput(),
+        label="Issued from",
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Enter the date as YYYY-MM-DD."},
+    )
+    issued_to = forms.DateField(
+        required=False,
+        widget=DateInput(),
+        label="to",
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Enter the date as YYYY-MM-DD."},
+    )
     overdue = forms.BooleanField(required=False, label="Overdue only")
     customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     contract = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
@@ -144,8 +160,20 @@ class PaymentFilterForm(FilterForm):
         required=False, queryset=LegalEntity.objects.order_by("code"), empty_label="Any", label="Legal entity"
     )
     currency = forms.ChoiceField(required=False, choices=_any(CURRENCY_CHOICES))
-    received_from = forms.DateField(required=False, widget=DateInput(), label="Received from")
-    received_to = forms.DateField(required=False, widget=DateInput(), label="to")
+    received_from = forms.DateField(
+        required=False,
+        widget=DateInput(),
+        label="Received from",
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Enter the date as YYYY-MM-DD."},
+    )
+    received_to = forms.DateField(
+        required=False,
+        widget=DateInput(),
+        label="to",
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Enter the date as YYYY-MM-DD."},
+    )
     unidentified = forms.BooleanField(required=False, label="Payer unknown")
     unapplied_cash = forms.BooleanField(required=False, label="With unapplied cash")
     customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
@@ -281,6 +309,8 @@ def _customer_form(
     for country in ("country", "tax_country"):
         if country in attrs:
             attrs[country] = _country_field(country)
+    if "name" in attrs:
+        attrs["name"].error_messages["required"] = "The customer needs a name."
     attrs.update(extra or {})
     attrs["field_names"] = field_names
     attrs["reason"] = reason_field()
@@ -387,6 +417,11 @@ class ContactForm(ChangeForm):
 
 ContactForm.base_fields.update(fields_for_model(CustomerContact, fields=(*CONTACT_FIELDS, "is_primary")))
 ContactForm.base_fields["is_primary"].label = "Primary billing contact"
+ContactForm.base_fields["name"].error_messages["required"] = "The contact needs a name."
+ContactForm.base_fields["email"].error_messages.update(
+    required="Enter the contact's email address; invoices are sent there.",
+    invalid="Enter a complete email address, like ap@customer.example.",
+)
 ContactForm.base_fields["reason"] = reason_field()
 
 

@@ -124,7 +124,7 @@ def test_a_bad_filter_value_is_explained_not_a_server_error(signed_in):
     response = signed_in.get(reverse("invoice_list"), {"issued_from": "last tuesday", "status": "bogus"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Enter a valid date." in html
+    assert "Enter the date as YYYY-MM-DD." in html
     assert "Select a valid choice." in html
     assert len(response.context["page"].items) == 1
 
