@@ -196,3 +196,20 @@ def test_the_products_page_lists_prices(signed_in):
     Price.objects.create(product=product, currency="EUR", unit_amount="9.5", active_from=dt.date(2026, 1, 1))
     html = signed_in.get(reverse("product_list"), {"q": "seat-x"}).content.decode()
     assert "SEAT-X" in html and "9.50 EUR from 2026-01-01" in html
+
+
+def test_detail_pages_do_not_query_per_row(
+    signed_in, settled_invoice, amended_contract, django_assert_max_num_queries
+):
+    customer = settled_invoice.customer
+    for n in range(20):
+        f.ContactFactory(customer=customer, email=f"c{n}@x.example")
+        f.InvoiceFactory(customer=customer)
+    with django_assert_max_num_queries(20):
+        signed_in.get(reverse("customer_detail", args=[customer.pk]))
+    with django_assert_max_num_queries(20):
+        signed_in.get(reverse("invoice_detail", args=[settled_invoice.pk]))
+    with django_assert_max_num_queries(20):
+        signed_in.get(reverse("contract_detail", args=[amended_contract.pk]))
+    with django_assert_max_num_queries(25):
+        signed_in.get(reverse("customer_history", args=[customer.pk]))

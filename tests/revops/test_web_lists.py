@@ -241,3 +241,18 @@ def test_money_shows_the_currency_minor_units_and_code(signed_in):
     assert "1,200 JPY" in html
     assert "10.500 BHD" in html
     assert Invoice.objects.count() == 2
+
+
+@pytest.mark.parametrize("url_name", ["customer_list", "contract_list", "invoice_list", "payment_list"])
+def test_a_list_page_costs_the_same_few_queries_for_any_number_of_rows(
+    signed_in, url_name, django_assert_max_num_queries
+):
+    for _ in range(30):
+        customer = f.CustomerFactory()
+        f.ContractFactory(customer=customer)
+        f.InvoiceFactory(customer=customer)
+        f.PaymentFactory(customer=customer)
+    # Session, user, permissions, the count, the page and the filter's choices.
+    with django_assert_max_num_queries(10):
+        response = signed_in.get(reverse(url_name))
+    assert len(response.context["page"].items) == 30
