@@ -1,0 +1,2 @@
+"""A deterministic, realistic demo dataset, loaded through the services by
+`manage.py load_demo`."""
