@@ -11,6 +11,8 @@ import uuid
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
+from django.db.models.lookups import Exact
 
 from revops.models.base import (
     TimestampedModel,
@@ -24,6 +26,7 @@ from revops.models.base import (
 from revops.models.catalog import Product
 from revops.models.contracts import Contract, ContractLine
 from revops.models.parties import Customer, LegalEntity
+from revops.money import AMOUNT_PLACES
 
 
 class TaxMode(models.TextChoices):
@@ -31,10 +34,18 @@ class TaxMode(models.TextChoices):
     INCLUSIVE = "inclusive", "Tax inclusive"
 
 
+def equals_rounded(left, right) -> Exact:
+    """left = right, compared at the stored precision. SQLite evaluates decimal
+    arithmetic in binary floating point (3790.00 + 274.78 is not 4064.78
+    there), so both sides are rounded to the stored places before comparing;
+    on PostgreSQL the rounding is exact and changes nothing."""
+    return Exact(Round(left, AMOUNT_PLACES), Round(right, AMOUNT_PLACES))
+
+
 def _total_follows_tax_mode(name: str) -> models.CheckConstraint:
     return models.CheckConstraint(
         condition=(
-            Q(tax_mode=TaxMode.EXCLUSIVE, total=F("subtotal") + F("tax_total"))
+            Q(equals_rounded(F("total"), F("subtotal") + F("tax_total")), tax_mode=TaxMode.EXCLUSIVE)
             | Q(tax_mode=TaxMode.INCLUSIVE, total=F("subtotal"), tax_total__lte=F("subtotal"))
         ),
         name=name,
@@ -83,7 +94,9 @@ class Invoice(TimestampedModel):
             _total_follows_tax_mode("invoice_total_follows_tax_mode"),
             models.CheckConstraint(condition=Q(tax_total__gte=0), name="invoice_tax_not_negative"),
             models.CheckConstraint(
-                condition=Q(amount_due=F("total") - F("amount_paid") - F("amount_credited"))
+                condition=Q(
+                    equals_rounded(F("amount_due"), F("total") - F("amount_paid") - F("amount_credited"))
+                )
                 | Q(status="void", amount_due=0),
                 name="invoice_amount_due_balances",
             ),
