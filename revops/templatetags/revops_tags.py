@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from revops.money import format_amount
+from revops.web.nav import nav_items_for
 
 register = template.Library()
 
@@ -93,10 +94,12 @@ def entry_url(entry) -> str:
         return ""
 
 
-@register.simple_tag
-def optional_url(name: str, *args) -> str:
-    """The URL of a page another app may or may not provide; "" when it does not."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
+@register.simple_tag(takes_context=True)
+def registered_nav(context) -> list[dict]:
+    """Top-bar links other apps registered (see revops.web.nav) that this user may open."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    match = getattr(request, "resolver_match", None)
+    return nav_items_for(user, match.namespace if match else "")

@@ -4,6 +4,7 @@ usage, credits, applications and the quote-to-cash trail."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -213,3 +214,17 @@ def test_detail_pages_do_not_query_per_row(
         signed_in.get(reverse("contract_detail", args=[amended_contract.pk]))
     with django_assert_max_num_queries(25):
         signed_in.get(reverse("customer_history", args=[customer.pk]))
+
+
+def test_other_apps_can_add_a_top_bar_link(signed_in, client, no_role_user):
+    from revops.web import nav
+
+    nav.register_nav_item("Reports", "product_list", permission="revops.view_product", order=5)
+    try:
+        html = signed_in.get(reverse("dashboard")).content.decode()
+        assert re.search(r'<a href="/products/"[^>]*>Reports</a>', html)
+        nav.register_nav_item("Secret", "login", permission="revops.no_such_permission")
+        assert "Secret" not in signed_in.get(reverse("dashboard")).content.decode()
+    finally:
+        nav._ITEMS.pop("product_list", None)
+        nav._ITEMS.pop("login", None)
