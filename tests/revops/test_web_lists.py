@@ -256,3 +256,8 @@ def test_a_list_page_costs_the_same_few_queries_for_any_number_of_rows(
     with django_assert_max_num_queries(10):
         response = signed_in.get(reverse(url_name))
     assert len(response.context["page"].items) == 30
+
+
+def test_pages_with_fragments_vary_on_the_htmx_headers(signed_in):
+    response = signed_in.get(reverse("invoice_list"))
+    assert "HX-Request" in response["Vary"] and "HX-Target" in response["Vary"]

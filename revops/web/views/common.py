@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from revops.web.pagination import paginate
 
@@ -29,7 +30,11 @@ def render_page(
     target = htmx_target(request)
     if target and partials and target in partials:
         template = f"{template}#{partials[target]}"
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if partials:
+        # The same URL answers with a page or a fragment: caches must keep both apart.
+        patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 def list_page(
