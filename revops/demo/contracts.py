@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,9 +10,7 @@ from django.db.models import Q
 
 from revops.demo.catalog import USAGE_SKUS
 from revops.demo.context import CustomerProfile, Demo, add_months, long_date, month_start
-from revops.demo.floatsafe import invoice_holds
 from revops.demo.names import base62, salesforce_id, stripe_id
-from revops.demo.periods import PeriodLines
 from revops.models import Contract, ContractLine
 from revops.money import quantize
 from revops.services.contracts import (
@@ -29,7 +26,6 @@ from revops.services.contracts import (
 Freq = Contract.BillingFrequency
 FREQUENCY_MONTHS = {Freq.MONTHLY: 1, Freq.QUARTERLY: 3, Freq.ANNUAL: 12}
 DAY = dt.timedelta(days=1)
-ATTEMPTS = 60  # draws tried before giving up on an amount SQLite's constraints accept
 
 CANCEL_REASONS = (
     "Customer churned: consolidated onto a competitor's platform",
@@ -66,56 +62,6 @@ def period_starts(start: dt.date, end: dt.date | None, months: int, until: dt.da
             return
         yield day
         k += 1
-
-
-def invoices_hold(
-    profile: CustomerProfile,
-    lines: list[ContractLine],
-    start: dt.date,
-    end: dt.date | None,
-    months: int,
-    day: dt.date,
-) -> bool:
-    """Whether the invoice of the billing period that starts on or after `day`, and
-    the one after it, keep the money constraints on every database."""
-    periods = PeriodLines(
-        lines=lines,
-        months=months,
-        currency=profile.currency,
-        tax_rate=profile.tax_rate,
-        tax_jurisdiction=profile.tax_jurisdiction,
-    )
-    starts = [d for d in period_starts(start, end, months, add_months(day, 2 * months)) if d >= day][:2]
-    for period_start in starts:
-        previous = add_months(period_start, -months) if period_start > start else None
-        specs = periods.build(period_start, add_months(period_start, months) - DAY, previous)
-        if not invoice_holds(specs, profile.tax_mode, profile.currency):
-            return False
-    return True
-
-
-def _draft_lines(demo: Demo, lines, start: dt.date, end: dt.date | None) -> list[ContractLine]:
-    return [
-        ContractLine(
-            product=demo.products[sku],
-            quantity=quantity,
-            unit_price=price,
-            effective_from=start,
-            effective_to=end + DAY if end else None,
-        )
-        for sku, quantity, price in lines
-    ]
-
-
-def _safe_lines(
-    demo: Demo, profile: CustomerProfile, start: dt.date, end: dt.date | None, frequency: str, first: bool
-) -> list:
-    months = FREQUENCY_MONTHS[frequency]
-    for _ in range(ATTEMPTS):
-        lines = _lines(demo, profile, start, frequency, first)
-        if invoices_hold(profile, _draft_lines(demo, lines, start, end), start, end, months, start):
-            return lines
-    return lines
 
 
 def _lines(demo: Demo, profile: CustomerProfile, start: dt.date, frequency: str, first: bool) -> list:
@@ -169,16 +115,16 @@ def _plan_customer(demo: Demo, profile: CustomerProfile) -> list[ContractPlan]:
         frequency = rng.choice(list(FREQUENCY_MONTHS))
         start = add_months(this_month, 1)
         end = add_months(start, 12) - DAY
-        lines = _safe_lines(demo, profile, start, end, frequency, True)
+        lines = _lines(demo, profile, start, frequency, True)
         return [ContractPlan(profile, start, end, frequency, lines, "draft")]
     if profile.fate == "closed":
         start = add_months(this_month, -rng.randint(12, 26))
-        lines = _safe_lines(demo, profile, start, None, Freq.MONTHLY, True)
+        lines = _lines(demo, profile, start, Freq.MONTHLY, True)
         cancel_on = add_months(this_month, -rng.randint(3, 5))
         return [ContractPlan(profile, start, None, Freq.MONTHLY, lines, "cancel", cancel_on=cancel_on)]
     if profile.fate == "on_hold":
         start = add_months(this_month, -rng.randint(8, 20))
-        lines = _safe_lines(demo, profile, start, None, Freq.MONTHLY, True)
+        lines = _lines(demo, profile, start, Freq.MONTHLY, True)
         return [ContractPlan(profile, start, None, Freq.MONTHLY, lines, "active")]
 
     plans: list[ContractPlan] = []
@@ -190,7 +136,7 @@ def _plan_customer(demo: Demo, profile: CustomerProfile) -> list[ContractPlan]:
     while True:
         term = _term(demo, frequency)
         end = None if term is None else add_months(start, term) - DAY
-        lines = _safe_lines(demo, profile, start, end, frequency, previous is None)
+        lines = _lines(demo, profile, start, frequency, previous is None)
         plan = ContractPlan(profile, start, end, frequency, lines, "active")
         plan.renews = previous
         plans.append(plan)
@@ -315,61 +261,19 @@ def _proposal(demo: Demo, plan: ContractPlan, kind: str, lines: list[ContractLin
     return [], [spec], f"Added {product.name.lower()} from {long_date(day)} (order form {order_form})"
 
 
-def _after(
-    plan: ContractPlan, history: list[ContractLine], day: dt.date, changes, new_lines
-) -> list[ContractLine]:
-    """The contract's lines as they would be after the amendment (nothing saved)."""
-    changed = {change.line.pk: change for change in changes}
-    result = []
-    for line in history:
-        change = changed.get(line.pk)
-        if change is None:
-            result.append(line)
-            continue
-        ended = copy.copy(line)
-        ended.effective_to = day
-        successor = ContractLine(
-            product=line.product,
-            quantity=line.quantity if change.quantity is None else change.quantity,
-            unit_price=line.unit_price if change.unit_price is None else change.unit_price,
-            effective_from=day,
-            effective_to=line.effective_to,
-            replaces=ended,
-        )
-        result += [ended, successor]
-    for spec in new_lines:
-        end = plan.contract.end_date + DAY if plan.contract.end_date else None
-        result.append(
-            ContractLine(
-                product=spec.product,
-                quantity=spec.quantity,
-                unit_price=spec.unit_price,
-                effective_from=day,
-                effective_to=end,
-            )
-        )
-    return result
-
-
 def _amend(demo: Demo, plan: ContractPlan, day: dt.date, kind: str) -> None:
-    current = _current_lines(plan.contract, day)
-    history = list(plan.contract.lines.select_related("product", "replaces").order_by("effective_from", "id"))
-    for _ in range(ATTEMPTS):
-        proposal = _proposal(demo, plan, kind, current, day)
-        if proposal is None:
-            return
-        changes, new_lines, reason = proposal
-        after = _after(plan, history, day, changes, new_lines)
-        if invoices_hold(plan.profile, after, plan.start, plan.end, plan.months, day):
-            contract_amend(
-                contract=plan.contract,
-                effective_date=day,
-                changes=changes,
-                new_lines=new_lines,
-                actor=demo.actor,
-                reason=reason,
-            )
-            return
+    proposal = _proposal(demo, plan, kind, _current_lines(plan.contract, day), day)
+    if proposal is None:
+        return
+    changes, new_lines, reason = proposal
+    contract_amend(
+        contract=plan.contract,
+        effective_date=day,
+        changes=changes,
+        new_lines=new_lines,
+        actor=demo.actor,
+        reason=reason,
+    )
 
 
 def _expire(demo: Demo) -> None:

@@ -9,14 +9,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from revops.demo.catalog import SUBSCRIPTION_SKUS, USAGE_SKUS
-from revops.demo.context import CustomerProfile, Demo, add_months, long_date, month_start
-from revops.demo.contracts import ATTEMPTS, DAY, ContractPlan, period_starts
-from revops.demo.floatsafe import balance_holds, invoice_holds, sum_holds
+from revops.demo.catalog import SUBSCRIPTION_SKUS
+from revops.demo.context import CustomerProfile, Demo, add_months, long_date
+from revops.demo.contracts import DAY, ContractPlan, period_starts
 from revops.demo.names import stripe_id
 from revops.demo.periods import PeriodLines
 from revops.demo.usage import UsagePlan, plan_usage, record_usage
-from revops.models import Contract, ContractLine, Invoice, InvoiceLine, TaxMode
+from revops.models import Contract, ContractLine, Invoice, InvoiceLine
 from revops.money import quantize
 from revops.services.billing import (
     CreditLineSpec,
@@ -24,7 +23,6 @@ from revops.services.billing import (
     credit_note_issue,
     invoice_create,
     invoice_void,
-    line_tax,
 )
 
 
@@ -41,25 +39,6 @@ class InvoicePlan:
     @property
     def sort_key(self):
         return (self.period_start, self.profile.entity_code, self.contract.number)
-
-
-def _period_specs(
-    demo: Demo, periods: PeriodLines, usage: UsagePlan, plan: ContractPlan, start, end, previous
-):
-    """The period's lines; last month's usage is drawn again while SQLite's
-    constraints would refuse the invoice's totals."""
-    profile = plan.profile
-    specs = periods.build(start, end, previous)
-    used_in = month_start(add_months(start, -1))
-    metered = [line for line in periods.lines if line.product.sku in USAGE_SKUS]
-    for attempt in range(ATTEMPTS):
-        if invoice_holds(specs, profile.tax_mode, profile.currency):
-            return specs
-        if not metered or not usage.redraw(demo, metered[attempt % len(metered)], used_in):
-            break
-        specs = periods.build(start, end, previous)
-    demo.sequences["invoices left out"] += 1
-    return []
 
 
 def _plan_invoices(demo: Demo, plans: list[ContractPlan], usage: UsagePlan) -> list[InvoicePlan]:
@@ -85,7 +64,7 @@ def _plan_invoices(demo: Demo, plans: list[ContractPlan], usage: UsagePlan) -> l
             if contract.end_date:
                 end = min(end, contract.end_date)
             if start >= demo.window_start:
-                specs = _period_specs(demo, periods, usage, plan, start, end, previous)
+                specs = periods.build(start, end, previous)
                 if specs:
                     result.append(InvoicePlan(plan.profile, contract, start, end, specs))
             previous = start
@@ -117,12 +96,11 @@ def _create(demo: Demo, plan: InvoicePlan, issue: bool, memo: str = "") -> Invoi
 
 
 def build_invoices(demo: Demo, plans: list[ContractPlan]) -> list[InvoicePlan]:
-    """Plan the invoices (drawing last month's usage where needed), record the
-    usage they bill, then create them in date order."""
+    """Draw and record the usage the invoices bill, then create the invoices in date order."""
     rng, today = demo.rng, demo.today
     usage = plan_usage(demo, plans)
-    invoices = _plan_invoices(demo, plans, usage)
     record_usage(demo, usage)
+    invoices = _plan_invoices(demo, plans, usage)
     settled_before = today - dt.timedelta(days=20)
     old_enough = [p for p in invoices if p.period_start <= settled_before]
     duplicated = {
@@ -152,18 +130,6 @@ CREDIT_REASONS = (
 )
 
 
-def _credit_holds(invoice: Invoice, amount: Decimal, tax: Decimal) -> bool:
-    """The credit note's total, and the invoice's balance after it and after
-    the rest is paid, keep SQLite's money constraints."""
-    total = amount if invoice.tax_mode == TaxMode.INCLUSIVE else amount + tax
-    if invoice.tax_mode == TaxMode.EXCLUSIVE and not sum_holds(amount, tax):
-        return False
-    zero = Decimal(0)
-    return balance_holds(invoice.total, zero, total) and balance_holds(
-        invoice.total, invoice.total - total, total
-    )
-
-
 def _partial_credit(
     demo: Demo, invoice: Invoice, lines: list[InvoiceLine], kind: str
 ) -> list[CreditLineSpec]:
@@ -175,19 +141,13 @@ def _partial_credit(
         line = seats[0]
     else:
         line = max(subscriptions or lines, key=lambda item: (item.amount, -item.line_number))
-    for attempt in range(ATTEMPTS):
-        if line in seats and attempt < 3:
-            amount = quantize(line.unit_amount * (attempt + 1), invoice.currency)
-        else:
-            amount = quantize(line.amount * Decimal(rng.randint(500, 2500)) / 10000, invoice.currency)
-        tax = line_tax(amount, line.tax_rate, invoice.tax_mode, invoice.currency)
-        if 0 < amount < line.amount and _credit_holds(invoice, amount, tax):
-            return [
-                CreditLineSpec(
-                    description=f"Credit: {line.description}"[:300], amount=amount, invoice_line=line
-                )
-            ]
-    return []
+    if line in seats:
+        amount = quantize(line.unit_amount * rng.randint(1, 3), invoice.currency)
+    else:
+        amount = quantize(line.amount * Decimal(rng.randint(500, 2500)) / 10000, invoice.currency)
+    if not 0 < amount < line.amount:
+        return []  # a line too small to take a share of
+    return [CreditLineSpec(description=f"Credit: {line.description}"[:300], amount=amount, invoice_line=line)]
 
 
 def _credit_specs(demo: Demo, invoice: Invoice) -> tuple[list[CreditLineSpec], str]:
@@ -210,8 +170,8 @@ def _credit_specs(demo: Demo, invoice: Invoice) -> tuple[list[CreditLineSpec], s
 
 
 def build_credit_notes(demo: Demo, invoices: list[InvoicePlan]) -> int:
-    """Credit notes on some issued invoices (an invoice whose amounts SQLite's
-    constraints cannot settle after a credit is passed over for the next one)."""
+    """Credit notes on some issued invoices (one whose lines are too small to
+    credit a share of is passed over for the next)."""
     rng, today = demo.rng, demo.today
     issued = [p for p in invoices if p.issue and p.period_start <= today - dt.timedelta(days=15)]
     candidates = rng.sample(issued, len(issued))

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from revops.demo.context import CustomerProfile, Demo
-from revops.demo.contracts import ATTEMPTS
-from revops.demo.floatsafe import balance_holds
 from revops.demo.invoicing import InvoicePlan
 from revops.demo.names import stripe_id
 from revops.models import Invoice, Payment
@@ -80,15 +78,9 @@ def _single(
     )
 
 
-def _part_payment(demo: Demo, invoice: Invoice) -> Decimal | None:
-    """30–70% of what is due, such that the balance left keeps SQLite's constraints."""
-    for _ in range(ATTEMPTS):
-        amount = quantize(
-            invoice.amount_due * Decimal(demo.rng.randint(3000, 7000)) / 10000, invoice.currency
-        )
-        if balance_holds(invoice.total, amount, Decimal(0)):
-            return amount
-    return None
+def _part_payment(demo: Demo, invoice: Invoice) -> Decimal:
+    """30–70% of what is due."""
+    return quantize(invoice.amount_due * Decimal(demo.rng.randint(3000, 7000)) / 10000, invoice.currency)
 
 
 def _plan_invoice_payments(
@@ -141,18 +133,13 @@ def _plan_invoice_payments(
     singles.sort(key=lambda item: item[1].number)
     rng.shuffle(singles)
     partial_count = max(2, round(scale * 0.06))
-    # Part payments go to invoices without credit notes (see `_part_payment`).
-    partial = [item for item in singles if item[1].amount_credited == 0][:partial_count]
-    singles = [item for item in singles if item not in partial]
+    partial, singles = singles[:partial_count], singles[partial_count:]
     over_count = max(2, round(scale * 0.05))
     reverse_count = max(1, round(scale * 0.01))
     over, reverse = singles[:over_count], singles[over_count : over_count + reverse_count]
     rest = singles[over_count + reverse_count :]
     for index, (profile, invoice, day) in enumerate(partial):
         first = _part_payment(demo, invoice)
-        if first is None:
-            rest.append((profile, invoice, day))
-            continue
         plans.append(_single(profile, invoice, day, first, memo=f"Part payment of {invoice.number}"))
         later = day + dt.timedelta(days=rng.randint(10, 40))
         # Some customers pay the balance later; the first one has not yet.

@@ -1,8 +1,8 @@
 """Metered usage on the demo's usage lines: weekly batches from a metering
 system, each with its own event id, as a connector would deliver them.
 
-Usage is drawn in memory first so that invoice planning can draw a batch
-again (see `floatsafe`); it is then recorded through the service."""
+Usage is drawn in memory first, then recorded through the service; invoice
+planning bills the monthly totals of the drawn batches."""
 
 from __future__ import annotations
 
@@ -23,9 +23,7 @@ _THOUSANDTHS = Decimal("0.001")
 class Batch:
     day: dt.date
     minute: int
-    weekly: Decimal  # the line's typical weekly volume
-    growth: Decimal
-    quantity: Decimal = Decimal(0)
+    quantity: Decimal
 
 
 @dataclass
@@ -36,19 +34,6 @@ class UsagePlan:
     def total(self, line: ContractLine, month: dt.date) -> Decimal | None:
         batches = self.batches.get((line.pk, month))
         return sum((b.quantity for b in batches), Decimal(0)) if batches else None
-
-    def redraw(self, demo: Demo, line: ContractLine, month: dt.date) -> bool:
-        """Draw the month's last batch again; False if the line has none that month."""
-        batches = self.batches.get((line.pk, month))
-        if not batches:
-            return False
-        _draw(demo, batches[-1])
-        return True
-
-
-def _draw(demo: Demo, batch: Batch) -> None:
-    noise = Decimal(demo.rng.randint(80, 120)) / 100
-    batch.quantity = (batch.weekly * batch.growth * noise).quantize(_THOUSANDTHS)
 
 
 def _weekly_days(month: dt.date) -> list[dt.date]:
@@ -72,9 +57,10 @@ def plan_usage(demo: Demo, plans: list[ContractPlan]) -> UsagePlan:
             growth = 1 + Decimal(index * 3) / 100
             for day in _weekly_days(month):
                 if day <= today and line.is_effective_on(day):
-                    batch = Batch(day, rng.randint(0, 59), weekly, growth)
-                    _draw(demo, batch)
-                    usage.batches.setdefault((line.pk, month), []).append(batch)
+                    minute = rng.randint(0, 59)
+                    noise = Decimal(rng.randint(80, 120)) / 100
+                    quantity = (weekly * growth * noise).quantize(_THOUSANDTHS)
+                    usage.batches.setdefault((line.pk, month), []).append(Batch(day, minute, quantity))
             month, index = add_months(month, 1), index + 1
     return usage
 
