@@ -129,6 +129,7 @@ class Invoice(TimestampedModel):
             models.Index(fields=["customer", "-issue_date", "-id"], name="invoice_customer_issued"),
             models.Index(fields=["-issue_date", "-id"], name="invoice_issued_id"),
             models.Index(fields=["status", "due_date"], name="invoice_status_due"),
+            models.Index(fields=["due_date", "id"], name="invoice_due_id"),
             models.Index(fields=["number"], name="invoice_number"),
         ]
 
