@@ -140,6 +140,7 @@ PAGES = [
     ("invoices: status=open", "/invoices/?status=open"),
     ("invoices: entity + status, by due date", "/invoices/?legal_entity=2&status=open&sort=due_date"),
     ("invoices: overdue", "/invoices/?overdue=on"),
+    ("invoices: all, by due date", "/invoices/?sort=due_date"),
     ("invoices: search number", "/invoices/?q=INV-000500000"),
     ("invoices: search external id", "/invoices/?q={external_id}"),
     ("invoices: search customer name", "/invoices/?q=Hooli%20{fragment}"),
@@ -147,6 +148,7 @@ PAGES = [
     ("customers: search name fragment", "/customers/?q={fragment}"),
     ("contracts: status=active", "/contracts/?status=active"),
     ("payments: status=unapplied", "/payments/?status=unapplied"),
+    ("dashboard (money totals cached 60 s)", "/"),
 ]
 
 
