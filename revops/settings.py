@@ -240,5 +240,9 @@ if env_bool("BEHIND_TLS_PROXY", False):
 if not DEBUG and not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS = ["security.W021"]  # HSTS preload is an opt-in commitment, not a default.
 
+# Connectors reach only public https addresses unless a host or network is
+# listed here (e.g. "127.0.0.1" or "10.0.0.0/8"); listed ones may also use http.
+REVOPS_CONNECTOR_ALLOWED_PRIVATE_NETWORKS = env_list("REVOPS_CONNECTOR_ALLOWED_PRIVATE_NETWORKS", [])
+
 # Lists stop counting exactly beyond this many rows and say "more than N".
 REVOPS_LIST_COUNT_CAP = env_int("REVOPS_LIST_COUNT_CAP", 10000, minimum=100)
