@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -30,3 +31,17 @@ def clean_fields(instance: models.Model, exclude: Iterable[str] = ()) -> None:
 def changed_fields(instance: models.Model, changes: Mapping[str, Any]) -> dict[str, Any]:
     """Only the entries of `changes` that differ from the instance's current values."""
     return {name: value for name, value in changes.items() if getattr(instance, name) != value}
+
+
+@dataclass
+class UpdateResult:
+    """What an update did: `changed` lists the fields written, `refused` maps the
+    fields another system owns to that system (recorded as refusals)."""
+
+    obj: Any
+    changed: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def was_changed(self) -> bool:
+        return bool(self.changed)

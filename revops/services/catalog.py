@@ -13,7 +13,8 @@ from revops.errors import DomainValidationError, field_error
 from revops.models import Price, Product
 from revops.models.base import stamp
 from revops.money import MoneyError, check_currency, to_decimal
-from revops.services._common import clean_fields
+from revops.services._common import UpdateResult, changed_fields, clean_fields, reject_unknown
+from revops.services.ownership import guard_changes
 
 
 @transaction.atomic
@@ -105,3 +106,26 @@ def price_create(
     stamp(price, actor, reason)
     price.save()
     return price
+
+
+PRODUCT_EDITABLE = ("name", "description", "active", "unit_label")
+
+
+@transaction.atomic
+def product_update(*, product: Product, changes: dict[str, Any], actor: Actor, reason: str) -> UpdateResult:
+    """Apply changes to a product's descriptive fields."""
+
+    reject_unknown(changes, PRODUCT_EDITABLE, "Product")
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    wanted = changed_fields(product, changes)
+    if not wanted:
+        return UpdateResult(product)
+    guard = guard_changes(instance=product, object_type="product", changes=wanted, actor=actor, reason=reason)
+    if not guard.allowed:
+        return UpdateResult(product, refused=guard.refused)
+    for name, value in guard.allowed.items():
+        setattr(product, name, value)
+    clean_fields(product)
+    stamp(product, actor, reason)
+    product.save()
+    return UpdateResult(product, changed=sorted(guard.allowed), refused=guard.refused)

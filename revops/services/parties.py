@@ -11,7 +11,7 @@ from revops.errors import DomainValidationError, field_error
 from revops.models import Customer, CustomerContact, LegalEntity
 from revops.models.base import stamp
 from revops.money import CURRENCY_EXPONENTS
-from revops.services._common import changed_fields, clean_fields, reject_unknown
+from revops.services._common import UpdateResult, changed_fields, clean_fields, reject_unknown
 from revops.services.events import event_record
 from revops.services.ownership import guard_changes, override_note
 from revops.validators import COUNTRY_RE, normalise_tax_id, tax_id_problem
@@ -154,11 +154,26 @@ def customer_update(
     (or overrides with permission and a reason); a system's refused fields are
     recorded and the rest applied.
     """
+    return customer_apply(
+        customer=customer, changes=changes, actor=actor, reason=reason, override_ownership=override_ownership
+    ).obj
+
+
+@transaction.atomic
+def customer_apply(
+    *,
+    customer: Customer,
+    changes: dict[str, Any],
+    actor: Actor,
+    reason: str,
+    override_ownership: bool = False,
+) -> UpdateResult:
+    """`customer_update`, saying what changed and what ownership refused."""
     reject_unknown(changes, CUSTOMER_EDITABLE, "Customer")
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     wanted = changed_fields(customer, _normalise_customer_values(changes))
     if not wanted:
-        return customer
+        return UpdateResult(customer)
     guard = guard_changes(
         instance=customer,
         object_type="customer",
@@ -168,7 +183,7 @@ def customer_update(
         reason=reason,
     )
     if not guard.allowed:
-        return customer
+        return UpdateResult(customer, refused=guard.refused)
     before = {name: getattr(customer, name) for name in guard.allowed}
     for name, value in guard.allowed.items():
         setattr(customer, name, value)
@@ -187,7 +202,7 @@ def customer_update(
             "overridden": guard.overridden,
         },
     )
-    return customer
+    return UpdateResult(customer, changed=sorted(guard.allowed), refused=guard.refused)
 
 
 def _validate_contact(contact: CustomerContact) -> None:
