@@ -46,8 +46,16 @@ class Price(TimestampedModel):
     `tiers`: a list of {"up_to": number or null, "unit_amount": "decimal"}.
     """
 
+    class Interval(models.TextChoices):
+        CONTRACT_PERIOD = "", "Per billing period of the contract"
+        MONTH = "month", "Monthly"
+        QUARTER = "quarter", "Quarterly"
+        YEAR = "year", "Yearly"
+        ONE_TIME = "one_time", "One-time"
+
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="prices")
     currency = currency_field()
+    billing_interval = models.CharField(max_length=10, choices=Interval.choices, default="", blank=True)
     unit_amount = money_field()
     tiers = models.JSONField(default=list, blank=True)
     active_from = models.DateField()
@@ -64,7 +72,9 @@ class Price(TimestampedModel):
                 condition=Q(active_to__isnull=True) | Q(active_to__gt=F("active_from")),
                 name="price_dates_ordered",
             ),
-            models.UniqueConstraint(fields=["product", "currency", "active_from"], name="price_unique_start"),
+            models.UniqueConstraint(
+                fields=["product", "currency", "billing_interval", "active_from"], name="price_unique_start"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -74,9 +74,12 @@ def price_create(
     active_from: dt.date,
     active_to: dt.date | None = None,
     tiers: list[dict[str, Any]] | None = None,
+    billing_interval: str = "",
     actor: Actor,
     reason: str = "Price created",
 ) -> Price:
+    """A price of `product` in `currency`. Prices of one product, currency and
+    billing interval may not overlap in time (monthly and yearly prices may)."""
     try:
         check_currency(currency)
         amount = to_decimal(unit_amount)
@@ -88,8 +91,13 @@ def price_create(
         raise field_error("active_to", "The price must end after it starts.")
     if product.pricing_model == Product.PricingModel.TIERED and not tiers:
         raise field_error("tiers", "A tiered product's price needs its tiers.")
+    if billing_interval not in Price.Interval.values:
+        raise field_error("billing_interval", f"Unknown billing interval {billing_interval!r}.")
     overlapping = Price.objects.filter(
-        product=product, currency=currency, active_from__lt=active_to or dt.date.max
+        product=product,
+        currency=currency,
+        billing_interval=billing_interval,
+        active_from__lt=active_to or dt.date.max,
     )
     overlapping = overlapping.exclude(active_to__isnull=False, active_to__lte=active_from)
     if overlapping.exists():
@@ -97,6 +105,7 @@ def price_create(
     price = Price(
         product=product,
         currency=currency,
+        billing_interval=billing_interval,
         unit_amount=amount,
         active_from=active_from,
         active_to=active_to,
