@@ -1,6 +1,20 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+
+# Each connector kind's module registers its ConnectorKind subclass on import.
+KIND_MODULES: tuple[str, ...] = ()  # filled as kinds land, e.g. "connectors.stripe.kind"
 
 
 class ConnectorsConfig(AppConfig):
     name = "connectors"
     verbose_name = "Connectors"
+
+    def ready(self) -> None:
+        from connectors.base import registered_kinds
+        from connectors.resubmit import register_kind_handlers
+
+        for module in KIND_MODULES:
+            import_module(module)
+        for kind in registered_kinds():
+            register_kind_handlers(kind)

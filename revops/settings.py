@@ -244,5 +244,10 @@ if not DEBUG and not SECURE_HSTS_PRELOAD:
 # listed here (e.g. "127.0.0.1" or "10.0.0.0/8"); listed ones may also use http.
 REVOPS_CONNECTOR_ALLOWED_PRIVATE_NETWORKS = env_list("REVOPS_CONNECTOR_ALLOWED_PRIVATE_NETWORKS", [])
 
+# Sync runs: attempts before a transient fault becomes a dead letter, and the
+# longest wait between attempts (seconds; exponential backoff with full jitter).
+REVOPS_SYNC_MAX_ATTEMPTS = env_int("REVOPS_SYNC_MAX_ATTEMPTS", 6, minimum=1, maximum=50)
+REVOPS_SYNC_BACKOFF_CAP = env_int("REVOPS_SYNC_BACKOFF_CAP", 300, minimum=1)
+
 # Lists stop counting exactly beyond this many rows and say "more than N".
 REVOPS_LIST_COUNT_CAP = env_int("REVOPS_LIST_COUNT_CAP", 10000, minimum=100)

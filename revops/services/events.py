@@ -79,3 +79,19 @@ def external_ref_link(
             {"external_id": [f"{target} already has a different {system} id."]}
         ) from None
     return ref
+
+
+@transaction.atomic
+def external_ref_move(
+    *, system: str, object_type: str, external_id: str, target: models.Model, actor: Actor, reason: str
+) -> ExternalRef:
+    """Point an existing external id at another record, e.g. a contract line's
+    successor after an amendment; the move is kept in the ref's history."""
+    ref = ExternalRef.objects.select_for_update().get(
+        system=system, object_type=object_type, external_id=external_id
+    )
+    ref.content_type = ContentType.objects.get_for_model(target)
+    ref.object_id = target.pk
+    stamp(ref, actor, reason)
+    ref.save()
+    return ref

@@ -1,0 +1,107 @@
+"""The connector plugin contract and its registry.
+
+A connector kind lives in `connectors/<vendor>/`: `client.py` talks HTTP,
+`mapping.py` turns vendor payloads into `connectors.records` (pure functions),
+and a `ConnectorKind` subclass (in the package's `__init__` or `kind.py`) ties
+them together and registers itself. A new kind is made by copying a sibling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from connectors.models import Connector
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One vendor object as read, before mapping."""
+
+    object_type: str  # canonical object type it maps to: customer, product, price, contract, ...
+    external_id: str
+    payload: dict[str, Any]
+    source_type: str = ""  # the vendor's own type, e.g. "payment_intent", for the raw store
+    version: str = ""  # orders revisions; "" when the source gives none
+
+
+@dataclass
+class Page:
+    """A page of records and the cursor to store once the page is committed.
+    `done` says the stream has no more pages for this run."""
+
+    records: list[RawRecord]
+    cursor: dict[str, Any] | None
+    done: bool
+    request: dict[str, Any] = field(default_factory=dict)  # what was asked, for dead letters
+
+
+class ConnectorKind:
+    """Base class of every connector kind. Subclasses set the class attributes
+    and implement `fetch`, `map` and `test_connection`."""
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+    # Streams in the order a sync runs them: what later streams refer to comes first.
+    streams: ClassVar[tuple[str, ...]]
+    # Which credential fields the configuration form asks for: {name: label}.
+    credential_fields: ClassVar[dict[str, str]] = {}
+    supports_webhooks: ClassVar[bool] = False
+    default_base_url: ClassVar[str] = ""
+    needs_base_url: ClassVar[bool] = True
+
+    def __init__(self, connector: Connector):
+        self.connector = connector
+
+    # The system name recorded on history, events, ExternalRefs and ownership checks.
+    def system(self) -> str:
+        return self.key
+
+    def test_connection(self) -> str:
+        """Return a short description of what answered, or raise a ConnectorError."""
+        raise NotImplementedError
+
+    def fetch(self, stream: str, cursor: dict[str, Any] | None, *, full: bool) -> Page:
+        """Read the next page of `stream` after `cursor` (None: from the start)."""
+        raise NotImplementedError
+
+    def map(self, raw: RawRecord) -> object:
+        """Turn a raw record into a `connectors.records` record (pure).
+        Raise `connectors.records.MappingError` for a payload that cannot be mapped."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release clients; called at the end of every run."""
+
+
+_KINDS: dict[str, type[ConnectorKind]] = {}
+
+
+def register_kind(kind: type[ConnectorKind]) -> type[ConnectorKind]:
+    existing = _KINDS.get(kind.key)
+    if existing is not None and existing is not kind:
+        raise RuntimeError(f"Connector kind {kind.key!r} is registered twice ({existing} and {kind}).")
+    _KINDS[kind.key] = kind
+    return kind
+
+
+def get_kind(key: str) -> type[ConnectorKind]:
+    try:
+        return _KINDS[key]
+    except KeyError:
+        raise LookupError(
+            f"No connector kind {key!r}; known kinds: {', '.join(sorted(_KINDS)) or 'none'}."
+        ) from None
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(key, kind.label) for key, kind in sorted(_KINDS.items())]
+
+
+RecordWriter = Callable[..., Any]
+
+
+def registered_kinds() -> list[type[ConnectorKind]]:
+    return [kind for _, kind in sorted(_KINDS.items())]

@@ -1,0 +1,254 @@
+"""Connector configuration, sync runs and cursors, the raw inbound store and
+webhook deliveries."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import F, Q
+
+from connectors.crypto import EncryptedJSONField, EncryptedTextField
+from revops.models import LegalEntity
+from revops.models.base import tracked
+
+SECRET_FIELDS = ["credentials", "webhook_secret"]
+
+
+class Connector(models.Model):
+    class Direction(models.TextChoices):
+        PULL = "pull", "Pull into revops"
+        PUSH = "push", "Push from revops"
+        BOTH = "both", "Both"
+
+    class ScheduleType(models.TextChoices):
+        MANUAL = "manual", "Manual only"
+        INTERVAL = "interval", "Every N minutes"
+        CRON = "cron", "Cron expression"
+
+    class Health(models.TextChoices):
+        NEVER_RUN = "never_run", "Never run"
+        HEALTHY = "healthy", "Healthy"
+        DEGRADED = "degraded", "Retrying"
+        FAILING = "failing", "Failing"
+
+    name = models.SlugField(max_length=60, unique=True, help_text="Short unique name, e.g. stripe-us")
+    kind = models.CharField(max_length=40)
+    legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="connectors")
+    enabled = models.BooleanField(default=True)
+    base_url = models.URLField(max_length=300, blank=True)
+    # Secrets: encrypted at rest, never rendered back, never in history (see tracked() below).
+    credentials = EncryptedJSONField(default=dict, blank=True)
+    webhook_secret = EncryptedTextField(blank=True, default="")
+    schedule_type = models.CharField(max_length=10, choices=ScheduleType.choices, default=ScheduleType.MANUAL)
+    interval_minutes = models.PositiveIntegerField(null=True, blank=True)
+    cron = models.CharField(max_length=100, blank=True)
+    object_types = models.JSONField(default=list, blank=True, help_text="Streams to sync; empty means all")
+    direction = models.CharField(max_length=5, choices=Direction.choices, default=Direction.PULL)
+    q_schedule_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    health = models.CharField(max_length=10, choices=Health.choices, default=Health.NEVER_RUN)
+    failing_reason = models.CharField(max_length=500, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = tracked(excluded_fields=[*SECRET_FIELDS, "updated_at", "last_run_at"])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(schedule_type="interval") | Q(interval_minutes__gte=1),
+                name="connector_interval_needs_minutes",
+            ),
+            models.CheckConstraint(
+                condition=~Q(schedule_type="cron") | ~Q(cron=""), name="connector_cron_needs_expression"
+            ),
+        ]
+        permissions = [("run_connector", "Can start a sync or replay")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SyncCursor(models.Model):
+    """Where the last committed page of a stream ended."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="cursors")
+    stream = models.CharField(max_length=40)
+    value = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connector", "stream"], name="sync_cursor_unique_stream")]
+
+    def __str__(self) -> str:
+        return f"{self.connector.name}/{self.stream}"
+
+
+ACTIVE_RUN_STATUSES = ("queued", "running", "retrying")
+
+
+class SyncRun(models.Model):
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Manual"
+        WEBHOOK = "webhook", "Webhook"
+        REPLAY = "replay", "Replay"
+        FILE = "file", "File import"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        RETRYING = "retrying", "Waiting to retry"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    full = models.BooleanField(default=False, help_text="Full sync from the start instead of from the cursor")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    stream = models.CharField(max_length=40, blank=True, help_text="Stream being read")
+    cursor_before = models.JSONField(default=dict, blank=True)
+    cursor_after = models.JSONField(default=dict, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    business_errors = models.PositiveIntegerField(default=0)
+    error_class = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    file_name = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One run per connector at a time, whichever worker or cluster asks.
+            models.UniqueConstraint(
+                fields=["connector"], condition=Q(status__in=ACTIVE_RUN_STATUSES), name="sync_run_one_active"
+            ),
+            # Every record read is accounted for.
+            models.CheckConstraint(
+                condition=Q(
+                    read=F("created") + F("updated") + F("unchanged") + F("skipped") + F("business_errors")
+                ),
+                name="sync_run_counts_add_up",
+            ),
+        ]
+        indexes = [models.Index(fields=["connector", "-created_at"], name="sync_run_connector_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.connector.name} run {self.pk}"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class InboundRecord(models.Model):
+    """The raw store: every distinct version of every record a connector read."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+        SKIPPED = "skipped", "Skipped (ownership)"
+        STALE = "stale", "Older than what we hold"
+        BUSINESS_ERROR = "business_error", "Business error"
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="inbound")
+    object_type = models.CharField(max_length=32)
+    source_type = models.CharField(max_length=40, blank=True)
+    external_id = models.CharField(max_length=255)
+    version = models.CharField(max_length=64, blank=True)
+    content_hash = models.CharField(max_length=64)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="records")
+    last_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    message = models.TextField(blank=True)
+    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    exception_item_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "object_type", "external_id", "content_hash"],
+                name="inbound_record_unique_content",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["run", "outcome"], name="inbound_run_outcome"),
+            models.Index(fields=["connector", "object_type", "external_id"], name="inbound_source_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector.name}:{self.object_type}:{self.external_id}"
+
+
+class SourceObject(models.Model):
+    """The newest version of each source object applied to canonical data, so an
+    older delivery arriving late never regresses it."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
+    object_type = models.CharField(max_length=32)
+    external_id = models.CharField(max_length=255)
+    applied_version = models.CharField(max_length=64, blank=True)
+    applied_hash = models.CharField(max_length=64)
+    applied_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "object_type", "external_id"], name="source_object_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}:{self.external_id}@{self.applied_version}"
+
+
+class WebhookDelivery(models.Model):
+    """A signed webhook event as received; processed by a task. Event ids are
+    kept at least 30 days so a redelivery is recognised and ignored."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="webhooks")
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=100, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["connector", "event_id"], name="webhook_delivery_unique_event")
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="webhook_status_received")]
+
+    def __str__(self) -> str:
+        return f"{self.connector.name}:{self.event_id}"
