@@ -120,14 +120,14 @@ class Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.fail(f"has a {what} that is not a number", path, expected="a number")
+            raise self.fail(f"has {_a(what)} that is not a number", path, expected="a number")
         try:
             # str() first: a float such as 4.25 becomes exactly 4.25, not its binary neighbour.
             number = Decimal(str(value).strip())
         except InvalidOperation:
-            raise self.fail(f"has a {what} that is not a number", path, expected="a number") from None
+            raise self.fail(f"has {_a(what)} that is not a number", path, expected="a number") from None
         if not number.is_finite():
-            raise self.fail(f"has a {what} that is not a number", path, expected="a number")
+            raise self.fail(f"has {_a(what)} that is not a number", path, expected="a number")
         return number
 
     def money(self, path: str, currency: str, what: str = "amount") -> Decimal:
@@ -178,6 +178,11 @@ class Reader:
         return data
 
 
+def _a(noun: str) -> str:
+    # "an amount", "a unit amount": the few nouns used here start with a sounded vowel or not.
+    return f"an {noun}" if noun[:1] in "aeio" else f"a {noun}"
+
+
 def to_major(minor: Decimal, currency: str) -> Decimal:
     """Minor units → major units, exactly (4000 USD cents → 40.00; 4000 JPY → 4000)."""
     exponent = STRIPE_EXPONENT_OVERRIDES.get(currency, CURRENCY_EXPONENTS[currency])
@@ -212,9 +217,20 @@ def cadence(r: Reader, prefix: str) -> tuple[str, int, str] | None:
     return str(interval), int(count), interval_path
 
 
+# Stripe (interval, interval_count) → PriceRecord.recurring_interval. The record has no
+# count, so a quarterly price is "quarter" (revops prices know month, quarter, year).
+RECURRING_INTERVALS = {
+    ("month", 1): "month",
+    ("month", 3): "quarter",
+    ("month", 12): "year",
+    ("year", 1): "year",
+}
+
+
 def interval_label(interval: str, count: int) -> str:
-    # PriceRecord has no interval count: "3 months" keeps a quarterly price distinct from a monthly one.
-    return interval if count == 1 else f"{count} {interval}s"
+    """The price's billing interval; a cadence revops has no name for reads "2 weeks"
+    rather than being mistaken for a monthly one."""
+    return RECURRING_INTERVALS.get((interval, count)) or (interval if count == 1 else f"{count} {interval}s")
 
 
 def unit_amount_path(r: Reader, prefix: str) -> str | None:
