@@ -8,7 +8,7 @@ them together and registers itself. A new kind is made by copying a sibling.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -74,6 +74,29 @@ class ConnectorKind:
 
     def close(self) -> None:
         """Release clients; called at the end of every run."""
+
+    # Webhooks (kinds with supports_webhooks = True).
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        """Check the delivery's signature with the connector's webhook secret and
+        return the parsed event; raise `WebhookRejected` with the precise reason."""
+        raise NotImplementedError
+
+    def webhook_event_id(self, event: dict[str, Any]) -> tuple[str, str]:
+        """(event id, event type) of a verified event."""
+        raise NotImplementedError
+
+    def webhook_records(self, event: dict[str, Any]) -> list[RawRecord]:
+        """The records a verified event carries, for the pipeline."""
+        raise NotImplementedError
+
+
+class WebhookRejected(Exception):
+    """A delivery that is not what it claims: bad or missing signature, stale
+    timestamp, unreadable body. `reason` is logged and answered with 400."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 _KINDS: dict[str, type[ConnectorKind]] = {}

@@ -249,5 +249,10 @@ REVOPS_CONNECTOR_ALLOWED_PRIVATE_NETWORKS = env_list("REVOPS_CONNECTOR_ALLOWED_P
 REVOPS_SYNC_MAX_ATTEMPTS = env_int("REVOPS_SYNC_MAX_ATTEMPTS", 6, minimum=1, maximum=50)
 REVOPS_SYNC_BACKOFF_CAP = env_int("REVOPS_SYNC_BACKOFF_CAP", 300, minimum=1)
 
+# Webhooks: largest body accepted, and how long event ids are remembered so a
+# redelivery is ignored (Stripe retries for up to three days; keep 30 at least).
+REVOPS_WEBHOOK_MAX_BYTES = env_int("REVOPS_WEBHOOK_MAX_BYTES", 1_000_000, minimum=1024)
+REVOPS_WEBHOOK_RETENTION_DAYS = env_int("REVOPS_WEBHOOK_RETENTION_DAYS", 45, minimum=30)
+
 # Lists stop counting exactly beyond this many rows and say "more than N".
 REVOPS_LIST_COUNT_CAP = env_int("REVOPS_LIST_COUNT_CAP", 10000, minimum=100)

@@ -3,5 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Signed vendor webhooks: the only public URL besides login.
+    path("webhooks/", include("connectors.webhook_urls")),
     path("", include("revops.web.urls")),
 ]

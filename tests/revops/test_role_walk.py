@@ -32,9 +32,13 @@ OPEN = dict.fromkeys(ROLES, 200)
 # Logout answers POST only (GET is 405); a signed-in user is sent to the login page.
 POST_ONLY_LOGOUT = {"anonymous": LOGIN, **{role: 405 for role in ROLES if role != "anonymous"}}
 
+# A signed webhook endpoint: public, POST only; its signature is the only credential.
+WEBHOOK = dict.fromkeys(ROLES, 405)
+
 # url name → (kind of page, whether it changes data)
 EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "login": (OPEN, False),
+    "webhook": (WEBHOOK, False),
     "logout": (POST_ONLY_LOGOUT, False),
     "dashboard": (READ, False),
     "customer_list": (READ, False),
@@ -113,6 +117,7 @@ def objects(db):
 
 # url name → path kwargs, built from `objects`.
 KWARGS = {
+    "webhook": lambda o: {"name": "no-such-connector"},
     "customer_detail": lambda o: {"pk": o["customer"].pk},
     "customer_history": lambda o: {"pk": o["customer"].pk},
     "customer_edit": lambda o: {"pk": o["customer"].pk},
