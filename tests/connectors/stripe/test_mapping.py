@@ -648,3 +648,43 @@ def test_it_maps_every_sample_through_an_event_and_never_returns_floats(resource
 def test_it_refuses_to_map_an_object_type_it_does_not_import():
     with pytest.raises(MappingError, match="which revops does not import"):
         mapping.map_object(stripe_sample("payout"))
+
+
+@pytest.mark.parametrize(
+    ("interval", "count", "label"),
+    [
+        ("month", 1, "month"),
+        ("month", 3, "quarter"),
+        ("year", 1, "year"),
+        ("month", 12, "year"),
+        ("week", 2, "2 weeks"),
+    ],
+)
+def test_it_names_price_intervals_as_revops_prices_do(interval, count, label):
+    price = stripe_sample("price")
+    price["recurring"].update(interval=interval, interval_count=count)
+
+    assert mapping.map_price(price).recurring_interval == label
+
+
+def test_it_maps_a_one_time_price_without_an_interval():
+    price = stripe_sample("price") | {"recurring": None, "type": "one_time"}
+
+    assert mapping.map_price(price).recurring_interval is None
+
+
+def test_it_reads_the_method_of_a_legacy_charge_from_its_card_source():
+    charge = dj_stripe("charge_ch_fakefakefakefakefake0001")
+    del charge["payment_method_details"]
+
+    assert mapping.map_charge(charge).method == "card"
+
+
+@pytest.mark.parametrize(
+    ("status", "canonical"),
+    [("processing", "pending"), ("requires_capture", "pending"), ("canceled", "failed")],
+)
+def test_it_maps_payment_intent_statuses(status, canonical):
+    intent = stripe_sample("payment_intent") | {"status": status, "last_payment_error": None}
+
+    assert mapping.map_payment_intent(intent).status == canonical
