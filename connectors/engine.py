@@ -345,7 +345,10 @@ def process_one(
     try:
         with transaction.atomic():
             record = _map(kind, raw)
-            result = writers.write(record, ctx)
+            if record is None:
+                result = writers.WriteResult(writers.UNCHANGED, None, "not a record revops imports")
+            else:
+                result = writers.write(record, ctx)
             _remember_version(connector, raw, inbound.content_hash)
     except BusinessError as exc:
         item = _open_exception(exc, raw=raw, inbound=inbound, run=run, kind=kind, actor=ctx.actor)
