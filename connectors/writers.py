@@ -36,7 +36,7 @@ from revops.services.events import event_record, external_ref_link
 
 CREATED, UPDATED, UNCHANGED, SKIPPED = "created", "updated", "unchanged", "skipped"
 
-_INTERVALS = {"month": "month", "year": "year", None: "one_time"}
+_INTERVALS = {"month": "month", "quarter": "quarter", "year": "year", None: "one_time"}
 
 
 @dataclass
@@ -565,3 +565,84 @@ def write(record: object, ctx: WriteContext) -> WriteResult:
 
 
 __all__ = ["CREATED", "SKIPPED", "UNCHANGED", "UPDATED", "WriteContext", "WriteResult", "write"]
+
+
+# -- usage ----------------------------------------------------------------------------------------
+
+
+def write_usage(rec: r.UsageRecordIn, ctx: WriteContext) -> WriteResult:
+    """Record one usage event on its contract line; a repeated event id is unchanged."""
+    line = _usage_line(rec, ctx)
+    try:
+        usage, created = contracts.usage_record(
+            contract_line=line,
+            quantity=rec.quantity,
+            usage_at=rec.usage_at,
+            source=ctx.system,
+            source_event_id=rec.external_id,
+            period_start=rec.period_start,
+            period_end=rec.period_end,
+            actor=ctx.actor,
+        )
+    except ValidationError as exc:
+        raise _business(exc, codes={"usage_at": "INVALID_CONTRACT_STATE"}) from None
+    if created:
+        return WriteResult(CREATED, usage)
+    if usage.quantity != rec.quantity:
+        return WriteResult(
+            UNCHANGED,
+            usage,
+            f"usage event {rec.external_id} was already recorded with quantity {usage.quantity}; "
+            f"{rec.quantity} was not applied",
+        )
+    return WriteResult(UNCHANGED, usage)
+
+
+def _usage_line(rec: r.UsageRecordIn, ctx: WriteContext) -> ContractLine:
+    if rec.contract_line_external_id:
+        line = _find(ctx, "contract_line", rec.contract_line_external_id)
+        if line is not None:
+            return line
+    contract = _find(ctx, "contract", rec.contract_external_id) or (
+        Contract.objects.filter(number=rec.contract_external_id).first() if rec.contract_external_id else None
+    )
+    if contract is None:
+        raise BusinessError(
+            f"Usage {rec.external_id} is for contract {rec.contract_external_id or '(none)'}, "
+            "which revops does not know.",
+            code="INVALID_CONTRACT_STATE",
+            field="contract_external_id",
+            actual=rec.contract_external_id,
+        )
+    if contract.status == Contract.Status.DRAFT:
+        raise BusinessError(
+            f"Contract {contract.number} is still a draft; usage needs an active contract.",
+            code="INVALID_CONTRACT_STATE",
+            field="contract_external_id",
+            expected="active",
+            actual=contract.status,
+        )
+    product = _find(ctx, "product", rec.product_external_id) or (
+        Product.objects.filter(sku=rec.product_external_id).first() if rec.product_external_id else None
+    )
+    lines = list(contract.lines.filter(product=product).order_by("effective_from", "id")) if product else []
+    if not lines:
+        raise BusinessError(
+            f"Contract {contract.number} has no line for product {rec.product_external_id or '(none)'}.",
+            code="UNKNOWN_PRODUCT",
+            field="product_external_id",
+            actual=rec.product_external_id,
+        )
+    day = rec.usage_at.date()
+    for line in lines:
+        if line.is_effective_on(day):
+            return line
+    raise BusinessError(
+        f"Contract {contract.number} has no line for {product.sku} in effect on {day}.",
+        code="INVALID_CONTRACT_STATE",
+        field="usage_at",
+        actual=str(day),
+    )
+
+
+WRITERS[r.UsageRecordIn] = write_usage

@@ -17,6 +17,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
+
 from connectors.base import ConnectorKind, Page, RawRecord, WebhookRejected, register_kind
 from connectors.errors import BusinessError
 from connectors.http import build_http_client
@@ -36,7 +38,7 @@ LISTS: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "refund": ("/v1/refunds", None, {}),
     "credit_note": ("/v1/credit_notes", None, {}),
 }
-PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100  # Stripe's ceiling
 EVENT_BATCH = 2000  # events handed to the pipeline per page, oldest first
 EVENT_READ_LIMIT = 50_000  # events read per fetch before sorting; the rest waits for the next page
 EVENT_OVERLAP_SECONDS = 1
@@ -50,7 +52,6 @@ class StripeKind(ConnectorKind):
     credential_fields = {"api_key": "Secret key (sk_live_… or sk_test_…)"}
     supports_webhooks = True
     default_base_url = "https://api.stripe.com"
-    page_size = PAGE_SIZE
 
     def __init__(self, connector):
         super().__init__(connector)
@@ -95,7 +96,10 @@ class StripeKind(ConnectorKind):
         started = cursor.get("started_at") or int(time.time())
         try:
             data, has_more = self.client().list(
-                path, starting_after=cursor.get("starting_after"), limit=self.page_size, params=params
+                path,
+                starting_after=cursor.get("starting_after"),
+                limit=min(settings.REVOPS_SYNC_PAGE_SIZE, MAX_PAGE_SIZE),
+                params=params,
             )
         except BusinessError:
             fallback = LISTS[stream][1]
