@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from croniter import croniter
 from django.db import transaction
 from django_q.models import Schedule
 
@@ -68,10 +69,6 @@ def _cron_problem(expression: str) -> str | None:
         return (
             "A cron expression has five fields: minute hour day-of-month month day-of-week (e.g. 0 * * * *)."
         )
-    try:
-        from croniter import croniter
-    except ImportError:  # pragma: no cover - croniter is a dependency
-        return None
     if not croniter.is_valid(expression):
         return f"{expression!r} is not a valid cron expression."
     return None
