@@ -189,3 +189,20 @@ class MappingError(ValueError):
         self.field = field
         self.expected = expected
         self.actual = actual
+
+
+@dataclass(frozen=True)
+class UsageRecordIn:
+    """One metered usage event. The contract line is found by its own external id
+    when the source gives one, else by contract and product (external id, or the
+    revops contract number and product SKU)."""
+
+    external_id: str  # the usage event id: usage is idempotent on (source, event id)
+    contract_external_id: str
+    product_external_id: str
+    quantity: Decimal
+    usage_at: dt.datetime
+    contract_line_external_id: str | None = None
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    version: str = ""
