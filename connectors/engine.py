@@ -292,6 +292,13 @@ def process_records(
     actor = actor or system_actor(connector, run, kind)
     reason = f"Sync {connector.name}" + (f" run {run.pk}" if run else " webhook")
     ctx = write_context(connector, kind, actor, reason)
+    if not force and len(raws) > 1:
+        # New records of the kinds the bulk path knows are written set-based;
+        # everything else (updates, errors, other types) goes one by one below.
+        from connectors import bulk
+
+        bulk_counts, raws = bulk.process_batch(raws, run=run, kind=kind, ctx=ctx)
+        counts.update(bulk_counts)
     for raw in raws:
         result = process_one(raw, run=run, kind=kind, ctx=ctx, force=force)
         counts[_COUNTED[result.outcome]] += 1
