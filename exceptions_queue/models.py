@@ -1,0 +1,206 @@
+"""Exception items: business problems (and exhausted retries) a person reviews,
+corrects and resubmits, and the comments on them.
+
+This app names the step that failed by a key and the connector, run and inbound
+record by id only: it imports neither `connectors` nor `reconciliation`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+
+from exceptions_queue.codes import CODES, ExceptionCode, Severity
+from revops.models.base import TimestampedModel, currency_field, money_field, tracked
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    IN_REVIEW = "in_review", "In review"
+    RESUBMITTED = "resubmitted", "Resubmitted"
+    RESOLVED = "resolved", "Resolved"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+OPEN_STATUSES = (Status.NEW, Status.IN_REVIEW, Status.RESUBMITTED)
+CLOSED_STATUSES = (Status.RESOLVED, Status.DISMISSED)
+
+
+class Priority(models.IntegerChoices):
+    URGENT = 1, "Urgent"
+    HIGH = 2, "High"
+    NORMAL = 3, "Normal"
+    LOW = 4, "Low"
+
+
+# Until routing rules assign one, an item's priority follows its severity.
+PRIORITY_FOR_SEVERITY = {
+    Severity.CRITICAL: Priority.URGENT,
+    Severity.HIGH: Priority.HIGH,
+    Severity.MEDIUM: Priority.NORMAL,
+    Severity.LOW: Priority.LOW,
+}
+
+
+class ExceptionItem(TimestampedModel):
+    Status = Status
+    Priority = Priority
+    Severity = Severity
+    Code = ExceptionCode
+
+    code = models.CharField(max_length=32, choices=ExceptionCode.choices)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    title = models.CharField(max_length=200)
+    message = models.TextField(blank=True)
+    dedupe_key = models.CharField(max_length=255, help_text="code | object | rule")
+    step_key = models.CharField(
+        max_length=100, help_text='The step that failed, e.g. "stripe.invoice"; resubmission re-runs it'
+    )
+
+    # Where it came from. Ids, not foreign keys: this app does not import connectors.
+    source_system = models.CharField(max_length=64, blank=True)
+    connector_id = models.PositiveBigIntegerField(null=True, blank=True)
+    connector_name = models.CharField(max_length=100, blank=True)
+    sync_run_id = models.PositiveBigIntegerField(null=True, blank=True)
+    inbound_record_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    # The canonical object concerned, when there is one.
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    subject = GenericForeignKey("content_type", "object_id")
+    object_label = models.CharField(max_length=200, blank=True)
+    correlation_id = models.UUIDField(null=True, blank=True)
+    legal_entity = models.ForeignKey(
+        "revops.LegalEntity",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exception_items",
+    )
+    amount = money_field(null=True, blank=True)
+    currency = currency_field(blank=True)
+
+    payload = models.JSONField(default=dict, blank=True, help_text="The data as received")
+    error_details = models.JSONField(
+        default=list, blank=True, help_text="[{field, message, expected, actual}]"
+    )
+    suggested_correction = models.JSONField(null=True, blank=True)
+    correction = models.JSONField(null=True, blank=True, help_text="The analyst's data for resubmission")
+
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_exception_items",
+    )
+    team = models.ForeignKey(
+        "auth.Group", on_delete=models.SET_NULL, null=True, blank=True, related_name="exception_items"
+    )
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    due_at = models.DateTimeField(null=True, blank=True)
+
+    occurrences = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    dismissed_reason = models.TextField(blank=True)
+
+    history = tracked(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="exception_one_open_per_dedupe_key",
+            ),
+            models.CheckConstraint(condition=Q(occurrences__gte=1), name="exception_occurrences_positive"),
+            models.CheckConstraint(
+                condition=~Q(status=Status.DISMISSED) | Q(dismissed_reason__regex=r"\S"),
+                name="exception_dismissal_needs_reason",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status__in=CLOSED_STATUSES) & Q(resolved_at__isnull=False))
+                | (~Q(status__in=CLOSED_STATUSES) & Q(resolved_at__isnull=True)),
+                name="exception_resolved_at_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[choice.value for choice in Status]), name="exception_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(code__in=list(CODES)), name="exception_code_valid"),
+            models.CheckConstraint(
+                condition=Q(severity__in=[choice.value for choice in Severity]),
+                name="exception_severity_valid",
+            ),
+            models.CheckConstraint(condition=~Q(dedupe_key=""), name="exception_dedupe_key_not_blank"),
+            models.CheckConstraint(condition=~Q(title=""), name="exception_title_not_blank"),
+            models.CheckConstraint(
+                condition=Q(content_type__isnull=True, object_id__isnull=True)
+                | Q(content_type__isnull=False, object_id__isnull=False),
+                name="exception_subject_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency="") | Q(currency__regex=r"^[A-Z]{3}$"),
+                name="exception_currency_iso_or_blank",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | ~Q(currency=""), name="exception_amount_has_currency"
+            ),
+            models.CheckConstraint(
+                condition=Q(last_seen_at__gte=models.F("first_seen_at")),
+                name="exception_seen_in_order",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-last_seen_at", "-id"], name="exception_queue"),
+            models.Index(fields=["code", "status"], name="exception_code_status"),
+            models.Index(fields=["assignee", "status"], name="exception_assignee_status"),
+            models.Index(fields=["correlation_id"], name="exception_correlation"),
+            models.Index(fields=["content_type", "object_id"], name="exception_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} #{self.pk}: {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def code_info(self):
+        return CODES[self.code]
+
+
+class ExceptionComment(models.Model):
+    item = models.ForeignKey(ExceptionItem, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="exception_comments",
+    )
+    actor = models.CharField(max_length=200, help_text="Who wrote it, as an auditor reads it")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = tracked()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(body__regex=r"\S"), name="exception_comment_not_blank"),
+        ]
+        indexes = [models.Index(fields=["item", "created_at"], name="exception_comment_item")]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.actor} on #{self.item_id}"
