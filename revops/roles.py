@@ -1,5 +1,8 @@
 """The three roles and what each may do. Groups are created by a data migration
-(`revops/migrations/0002_roles.py`) from `ROLE_PERMISSIONS`."""
+(`revops/migrations/0002_roles.py`) from `ROLE_PERMISSIONS`, which lists the
+canonical domain's permissions. Each other app grants its own permissions to
+these groups in its own data migration (e.g. exceptions_queue 0002,
+connectors 0002), since its permissions do not exist yet when revops migrates."""
 
 from __future__ import annotations
 
