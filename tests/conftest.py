@@ -58,3 +58,15 @@ def cast(analyst, integration_admin, auditor, no_role_user, superuser):
         "auditor": auditor,
         "superuser": superuser,
     }
+
+
+def pytest_collection_modifyitems(items):
+    """Transactional tests must restore the migrated data (role groups, content
+    types, schedules) they flush; a flush without it leaves the next transactional
+    test with rows whose ids no longer match, so it is refused at collection."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(
+                f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, serialized_rollback=True)"
+            )
