@@ -252,3 +252,118 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connector.name}:{self.event_id}"
+
+
+# -- file imports ---------------------------------------------------------------------------------
+
+from django.conf import settings  # noqa: E402 - the file-import models were appended to this module
+
+FILE_OBJECT_TYPES = [
+    ("customer", "Customers"),
+    ("contract", "Contracts"),
+    ("invoice", "Invoices"),
+    ("payment", "Payments"),
+    ("usage", "Usage"),
+]
+
+
+class ColumnMapping(models.Model):
+    """Which CSV column feeds which canonical field, for one connector and object
+    type, with how the file writes numbers and dates."""
+
+    class Delimiter(models.TextChoices):
+        COMMA = ",", "Comma (,)"
+        SEMICOLON = ";", "Semicolon (;)"
+        TAB = "\t", "Tab"
+        PIPE = "|", "Pipe (|)"
+
+    class Thousands(models.TextChoices):
+        NONE = "", "None (1234.50)"
+        COMMA = ",", "Comma (1,234.50)"
+        DOT = ".", "Dot (1.234,50)"
+        SPACE = " ", "Space (1 234,50)"
+        APOSTROPHE = "'", "Apostrophe (1'234.50)"
+
+    class DecimalMark(models.TextChoices):
+        DOT = ".", "Dot (12.50)"
+        COMMA = ",", "Comma (12,50)"
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="column_mappings")
+    object_type = models.CharField(max_length=32, choices=FILE_OBJECT_TYPES)
+    name = models.CharField(max_length=100)
+    mapping = models.JSONField(default=dict, help_text="{canonical field: CSV column}")
+    delimiter = models.CharField(max_length=1, choices=Delimiter.choices, default=Delimiter.COMMA)
+    thousands_separator = models.CharField(
+        max_length=1, choices=Thousands.choices, default=Thousands.NONE, blank=True
+    )
+    decimal_separator = models.CharField(max_length=1, choices=DecimalMark.choices, default=DecimalMark.DOT)
+    date_format = models.CharField(
+        max_length=40, blank=True, help_text="strftime format such as %d/%m/%Y; empty means YYYY-MM-DD"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = tracked(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["connector__name", "object_type", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "object_type", "name"], name="column_mapping_unique_name"
+            ),
+            models.CheckConstraint(
+                condition=~Q(thousands_separator=F("decimal_separator")),
+                name="column_mapping_separators_differ",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector.name} {self.object_type}: {self.name}"
+
+    def options(self) -> dict[str, str]:
+        return {
+            "delimiter": self.delimiter,
+            "thousands": self.thousands_separator,
+            "decimal": self.decimal_separator,
+            "date_format": self.date_format,
+        }
+
+
+class FileImport(models.Model):
+    """An uploaded file and the run that processed it. The bytes are kept so a
+    background worker (or a resumed run) reads exactly what was uploaded; the
+    mapping is copied so a later edit does not change what this import meant.
+    Re-uploading a file is not refused here: the raw store recognises every row
+    already applied, so it changes nothing."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="file_imports")
+    object_type = models.CharField(max_length=32, choices=FILE_OBJECT_TYPES)
+    mapping = models.ForeignKey(
+        ColumnMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports"
+    )
+    mapping_snapshot = models.JSONField(default=dict, help_text="{'columns': {...}, 'options': {...}}")
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    content = models.BinaryField()
+    row_count = models.PositiveIntegerField(default=0)
+    record_count = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by = models.CharField(max_length=200, blank=True)
+    run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="file_imports"
+    )
+    report = models.JSONField(null=True, blank=True, help_text="Rejected rows, written when the run ends")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["connector", "-created_at"], name="file_import_connector_recent"),
+            models.Index(fields=["sha256"], name="file_import_sha256"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector.name} {self.object_type} {self.file_name}"
