@@ -18,3 +18,6 @@ class ConnectorsConfig(AppConfig):
             import_module(module)
         for kind in registered_kinds():
             register_kind_handlers(kind)
+        from revops.web.nav import register_nav_item
+
+        register_nav_item("Connectors", "connectors:list", permission="connectors.view_connector")

@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Signed vendor webhooks: the only public URL besides login.
     path("webhooks/", include("connectors.webhook_urls")),
+    path("connectors/", include("connectors.urls")),
     path("", include("revops.web.urls")),
 ]

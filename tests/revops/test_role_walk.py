@@ -11,8 +11,10 @@ import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from connectors.models import Connector, InboundRecord, SyncRun
 from revops.models import BusinessEvent, CustomerContact, OwnershipRule
 from tests import factories as f
+from tests.connectors import memory_kind  # noqa: F401 - registers the "memory" connector kind
 
 ROLES = ("anonymous", "no_role", "analyst", "integration_admin", "auditor", "superuser")
 
@@ -34,6 +36,10 @@ POST_ONLY_LOGOUT = {"anonymous": LOGIN, **{role: 405 for role in ROLES if role !
 
 # A signed webhook endpoint: public, POST only; its signature is the only credential.
 WEBHOOK = dict.fromkeys(ROLES, 405)
+# Connector configuration and runs: Integration Admins only. Action buttons answer
+# POST only; a GET is refused (403) before the method is checked (405).
+CONFIGURE_CONNECTORS = {**READ, "auditor": 403, "analyst": 403}
+RUN_CONNECTORS = {**CONFIGURE_CONNECTORS, "integration_admin": 405, "superuser": 405}
 
 # url name → (kind of page, whether it changes data)
 EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
@@ -65,6 +71,17 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "ownership_rule_history": (READ, False),
     "ownership_rule_edit": (EDIT_OWNERSHIP, True),
     "ownership_rule_delete": (EDIT_OWNERSHIP, True),
+    "connectors:list": (READ, False),
+    "connectors:add": (CONFIGURE_CONNECTORS, True),
+    "connectors:detail": (READ, False),
+    "connectors:edit": (CONFIGURE_CONNECTORS, True),
+    "connectors:delete": (CONFIGURE_CONNECTORS, True),
+    "connectors:sync": (RUN_CONNECTORS, True),
+    "connectors:test": (RUN_CONNECTORS, True),
+    "connectors:run_detail": (READ, False),
+    "connectors:run_replay": (RUN_CONNECTORS, True),
+    "connectors:record_detail": (READ, False),
+    "connectors:record_replay": (RUN_CONNECTORS, True),
 }
 
 
@@ -105,6 +122,23 @@ def objects(db):
     invoice = f.InvoiceFactory(customer=customer, contract=contract)
     payment = f.PaymentFactory(customer=customer)
     rule = OwnershipRule.objects.create(object_type="customer", field="name", owner_system="salesforce")
+    connector = Connector.objects.create(
+        name="walk-memory",
+        kind="memory",
+        legal_entity=customer.legal_entity,
+        credentials={"api_key": "sk_test_WALKSECRET123"},
+    )
+    run = SyncRun.objects.create(connector=connector, trigger="manual", status="succeeded", read=1, created=1)
+    record = InboundRecord.objects.create(
+        connector=connector,
+        object_type="customer",
+        external_id="cus_walk",
+        content_hash="0" * 64,
+        payload={"id": "cus_walk", "name": "Walk Ltd", "currency": "USD"},
+        run=run,
+        last_run=run,
+        outcome="created",
+    )
     return {
         "customer": customer,
         "contact": contact,
@@ -112,6 +146,9 @@ def objects(db):
         "invoice": invoice,
         "payment": payment,
         "rule": rule,
+        "connector": connector,
+        "run": run,
+        "record": record,
     }
 
 
@@ -134,6 +171,15 @@ KWARGS = {
     "payment_history": lambda o: {"pk": o["payment"].pk},
     "ownership_rule_edit": lambda o: {"pk": o["rule"].pk},
     "ownership_rule_delete": lambda o: {"pk": o["rule"].pk},
+    "connectors:detail": lambda o: {"pk": o["connector"].pk},
+    "connectors:edit": lambda o: {"pk": o["connector"].pk},
+    "connectors:delete": lambda o: {"pk": o["connector"].pk},
+    "connectors:sync": lambda o: {"pk": o["connector"].pk},
+    "connectors:test": lambda o: {"pk": o["connector"].pk},
+    "connectors:run_detail": lambda o: {"pk": o["run"].pk},
+    "connectors:run_replay": lambda o: {"pk": o["run"].pk},
+    "connectors:record_detail": lambda o: {"pk": o["record"].pk},
+    "connectors:record_replay": lambda o: {"pk": o["record"].pk},
 }
 
 
@@ -157,6 +203,9 @@ def _snapshot() -> dict[str, int]:
         for model in (m.Customer, m.CustomerContact, m.OwnershipRule)
     }
     counts["events"] = BusinessEvent.objects.count()
+    counts["connector history"] = Connector.history.count()
+    counts["connectors"] = Connector.objects.count()
+    counts["runs"] = SyncRun.objects.count()
     return counts
 
 
