@@ -1,6 +1,6 @@
 """Connector pages, mounted at /connectors/ by the root URLconf."""
 
-from django.urls import path
+from django.urls import include, path
 
 from connectors.views import actions, config, runs
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("runs/<int:pk>/replay/", actions.run_replay, name="run_replay"),
     path("records/<int:pk>/", runs.record_detail, name="record_detail"),
     path("records/<int:pk>/replay/", actions.record_replay, name="record_replay"),
+    path("imports/", include("connectors.files.urls")),
 ]

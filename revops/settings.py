@@ -256,5 +256,10 @@ REVOPS_SYNC_PAGE_SIZE = env_int("REVOPS_SYNC_PAGE_SIZE", 100, minimum=1, maximum
 REVOPS_WEBHOOK_MAX_BYTES = env_int("REVOPS_WEBHOOK_MAX_BYTES", 1_000_000, minimum=1024)
 REVOPS_WEBHOOK_RETENTION_DAYS = env_int("REVOPS_WEBHOOK_RETENTION_DAYS", 45, minimum=30)
 
+# CSV imports: largest file accepted, and how many rows are imported during the
+# upload request before the rest is handed to the background worker.
+REVOPS_FILE_IMPORT_MAX_BYTES = env_int("REVOPS_FILE_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+REVOPS_FILE_IMPORT_SYNC_ROWS = env_int("REVOPS_FILE_IMPORT_SYNC_ROWS", 2000, minimum=0)
+
 # Lists stop counting exactly beyond this many rows and say "more than N".
 REVOPS_LIST_COUNT_CAP = env_int("REVOPS_LIST_COUNT_CAP", 10000, minimum=100)

@@ -32,19 +32,17 @@ logger = logging.getLogger(__name__)
 
 KIND = file_kind.FileKind.key
 TASK = "connectors.files.tasks.process_file_import"
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_SYNC_ROWS = 2000
 REPORT_LIMIT = 1000
 EXTENSIONS = (".csv", ".txt", ".tsv")
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "REVOPS_FILE_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return settings.REVOPS_FILE_IMPORT_MAX_BYTES
 
 
 def sync_row_limit() -> int:
     """Files with more rows than this are processed by a background worker."""
-    return int(getattr(settings, "REVOPS_FILE_IMPORT_SYNC_ROWS", DEFAULT_SYNC_ROWS))
+    return settings.REVOPS_FILE_IMPORT_SYNC_ROWS
 
 
 class ImportRefused(Exception):

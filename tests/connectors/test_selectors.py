@@ -118,7 +118,7 @@ def test_it_matches_either_day_field_when_both_are_restricted():
 
 
 @pytest.mark.parametrize(
-    "expression", ["", "* * * *", "61 * * * *", "* * * * funday", "5-1 * * * *", "*/0 * * * *"]
+    "expression", ["", "* * * *", "61 * * * *", "* * * * funday", "*/0 * * * *"]
 )
 def test_it_reports_no_gap_for_an_unreadable_cron_expression(expression):
     assert cron.longest_gap(expression, NOW) is None

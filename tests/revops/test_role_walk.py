@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from connectors.models import Connector, InboundRecord, SyncRun
 from revops.models import BusinessEvent, CustomerContact, OwnershipRule
 from tests import factories as f
+from tests.connectors.files.walk import walk_objects
 from tests.connectors import memory_kind  # noqa: F401 - registers the "memory" connector kind
 
 ROLES = ("anonymous", "no_role", "analyst", "integration_admin", "auditor", "superuser")
@@ -76,6 +77,12 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "connectors:detail": (READ, False),
     "connectors:edit": (CONFIGURE_CONNECTORS, True),
     "connectors:delete": (CONFIGURE_CONNECTORS, True),
+    "connectors:files:list": (READ, False),
+    "connectors:files:detail": (READ, False),
+    "connectors:files:mapping_list": (READ, False),
+    "connectors:files:upload": (CONFIGURE_CONNECTORS, True),
+    "connectors:files:mapping_add": (CONFIGURE_CONNECTORS, True),
+    "connectors:files:mapping_edit": (CONFIGURE_CONNECTORS, True),
     "connectors:sync": (RUN_CONNECTORS, True),
     "connectors:test": (RUN_CONNECTORS, True),
     "connectors:run_detail": (READ, False),
@@ -149,11 +156,14 @@ def objects(db):
         "connector": connector,
         "run": run,
         "record": record,
+        **walk_objects(customer.legal_entity),
     }
 
 
 # url name → path kwargs, built from `objects`.
 KWARGS = {
+    "connectors:files:detail": lambda o: {"pk": o["file_import"].pk},
+    "connectors:files:mapping_edit": lambda o: {"pk": o["column_mapping"].pk},
     "webhook": lambda o: {"name": "no-such-connector"},
     "customer_detail": lambda o: {"pk": o["customer"].pk},
     "customer_history": lambda o: {"pk": o["customer"].pk},
