@@ -14,8 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from connectors.models import Connector, InboundRecord, SyncRun
 from revops.models import BusinessEvent, CustomerContact, OwnershipRule
 from tests import factories as f
-from tests.connectors.files.walk import walk_objects
 from tests.connectors import memory_kind  # noqa: F401 - registers the "memory" connector kind
+from tests.connectors.files.walk import walk_objects
 
 ROLES = ("anonymous", "no_role", "analyst", "integration_admin", "auditor", "superuser")
 
