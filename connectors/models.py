@@ -81,7 +81,9 @@ class SyncCursor(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["connector", "stream"], name="sync_cursor_unique_stream")]
+        constraints = [
+            models.UniqueConstraint(fields=["connector", "stream"], name="sync_cursor_unique_stream")
+        ]
 
     def __str__(self) -> str:
         return f"{self.connector.name}/{self.stream}"
@@ -128,7 +130,9 @@ class SyncRun(models.Model):
     business_errors = models.PositiveIntegerField(default=0)
     error_class = models.CharField(max_length=20, blank=True)
     error_message = models.TextField(blank=True)
-    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
     file_name = models.CharField(max_length=255, blank=True)
 
     class Meta:

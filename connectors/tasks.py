@@ -21,7 +21,9 @@ RUN_TASK = "connectors.tasks.run_sync"
 
 def enqueue_run(run: SyncRun) -> None:
     """Hand a queued run to the workers once the transaction that created it commits."""
-    transaction.on_commit(lambda: async_task(RUN_TASK, run.pk, task_name=f"sync {run.connector.name} run {run.pk}"))
+    transaction.on_commit(
+        lambda: async_task(RUN_TASK, run.pk, task_name=f"sync {run.connector.name} run {run.pk}")
+    )
 
 
 def run_sync(run_id: int) -> str:
@@ -47,7 +49,9 @@ def scheduled_sync(connector_id: int) -> str:
     if connector is None:
         return "connector disabled or gone"
     try:
-        run = engine.run_create(connector=connector, trigger=SyncRun.Trigger.SCHEDULE, requested_by="schedule")
+        run = engine.run_create(
+            connector=connector, trigger=SyncRun.Trigger.SCHEDULE, requested_by="schedule"
+        )
     except engine.RunInProgress as exc:
         return f"skipped: run {exc.run.pk} is still active"
     return run_sync(run.pk)

@@ -37,7 +37,10 @@ def connector():
 
 
 def _customers(n, start=1):
-    return [{"id": f"cus_{i}", "name": f"Customer {i}", "currency": "USD", "version": "001"} for i in range(start, start + n)]
+    return [
+        {"id": f"cus_{i}", "name": f"Customer {i}", "currency": "USD", "version": "001"}
+        for i in range(start, start + n)
+    ]
 
 
 def _run(connector, **kwargs):
@@ -52,7 +55,14 @@ def _assert_counts_add_up(run):
 def test_it_syncs_every_record_and_accounts_for_each(connector, memory_source):
     memory_source.source["customer"] = _customers(5)
     memory_source.source["invoice"] = [
-        {"id": "in_1", "number": "INV-1", "customer": "cus_1", "currency": "USD", "total": "108.00", "tax": "8.00"}
+        {
+            "id": "in_1",
+            "number": "INV-1",
+            "customer": "cus_1",
+            "currency": "USD",
+            "total": "108.00",
+            "tax": "8.00",
+        }
     ]
     run = _run(connector)
     assert run.status == "succeeded"
@@ -127,9 +137,13 @@ def test_an_unmappable_record_is_a_validation_item(connector, memory_source):
 
 
 def test_an_older_version_never_regresses_canonical_data(connector, memory_source):
-    memory_source.source["customer"] = [{"id": "cus_1", "name": "Newer Name", "currency": "USD", "version": "002"}]
+    memory_source.source["customer"] = [
+        {"id": "cus_1", "name": "Newer Name", "currency": "USD", "version": "002"}
+    ]
     _run(connector)
-    memory_source.source["customer"] = [{"id": "cus_1", "name": "Older Name", "currency": "USD", "version": "001"}]
+    memory_source.source["customer"] = [
+        {"id": "cus_1", "name": "Older Name", "currency": "USD", "version": "001"}
+    ]
     run = _run(connector, full=True)
     assert (run.read, run.unchanged) == (1, 1)
     assert Customer.objects.get().name == "Newer Name"
@@ -222,7 +236,9 @@ def test_a_run_whose_worker_died_resumes_from_the_last_committed_page(connector,
     run.refresh_from_db()
     assert run.status == "running" and run.read == 4
     assert engine.execute_run(run.pk) is None  # a live worker's run is not taken over
-    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - dt.timedelta(seconds=settings.Q_TIMEOUT + 1))
+    SyncRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(seconds=settings.Q_TIMEOUT + 1)
+    )
     resumed = engine.execute_run(run.pk)
     assert resumed.status == "succeeded"
     assert (resumed.read, resumed.created) == (7, 7)
@@ -233,14 +249,24 @@ def test_a_run_whose_worker_died_resumes_from_the_last_committed_page(connector,
 def test_resubmitting_a_corrected_record_writes_it_and_resolves_the_item(connector, memory_source, analyst):
     memory_source.source["customer"] = _customers(1)
     memory_source.source["invoice"] = [
-        {"id": "in_7", "number": "INV-7", "customer": "cus_1", "currency": "USD", "total": "108.00", "tax": "8.00",
-         "stated_total": "180.00"}
+        {
+            "id": "in_7",
+            "number": "INV-7",
+            "customer": "cus_1",
+            "currency": "USD",
+            "total": "108.00",
+            "tax": "8.00",
+            "stated_total": "180.00",
+        }
     ]
     _run(connector)
     item = ExceptionItem.objects.get()
     assert item.code == "AMOUNT_MISMATCH"
     exception_resubmit(
-        item=item, correction={"stated_total": "108.00"}, actor=Actor.for_user(analyst), reason="Typo in source total"
+        item=item,
+        correction={"stated_total": "108.00"},
+        actor=Actor.for_user(analyst),
+        reason="Typo in source total",
     )
     item.refresh_from_db()
     assert item.status == "resolved"

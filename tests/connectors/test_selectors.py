@@ -117,9 +117,7 @@ def test_it_matches_either_day_field_when_both_are_restricted():
     assert first == dt.datetime(2026, 3, 9, 0, 0, tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize(
-    "expression", ["", "* * * *", "61 * * * *", "* * * * funday", "*/0 * * * *"]
-)
+@pytest.mark.parametrize("expression", ["", "* * * *", "61 * * * *", "* * * * funday", "*/0 * * * *"])
 def test_it_reports_no_gap_for_an_unreadable_cron_expression(expression):
     assert cron.longest_gap(expression, NOW) is None
 
