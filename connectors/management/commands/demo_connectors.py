@@ -119,7 +119,12 @@ class Command(BaseCommand):
         if stripe_url:
             self.stdout.write(ensure_connector(stripe_url))
         if seed_stripe:
-            for line in seed(seed_stripe, webhook_base):
+            try:
+                lines = seed(seed_stripe, webhook_base)
+            except KeyboardInterrupt:  # the demo was stopped while seeding
+                self.stderr.write("Seeding the local Stripe was interrupted.")
+                raise SystemExit(130) from None
+            for line in lines:
                 self.stdout.write(line)
 
 
