@@ -3,13 +3,20 @@
 A synthetic connector kind serves customers and invoices (two lines each, one
 invoice per customer) in pages of 500. They go through the same engine as any
 connector: raw store, mapping, validation, canonical writes through the
-services with history and business events, cursor commits. The same run also
-times plain per-row Django `save()` of the same number of customer rows (no
-history, no services) as the baseline, and profiles a slice of the pipeline to
-say where the time goes.
+services with history and business events, cursor commits (new records take
+the engine's set-based path, `connectors.bulk`). The same run also times plain
+per-row Django `save()` of the same number of customer rows (no services; the
+history row simple_history's signal adds is included) as the baseline.
 
-    uv run python benchmarks/ingest.py                   # 100,000 records
-    uv run python benchmarks/ingest.py --records 20000   # quicker
+Where the time goes is measured, not estimated: each phase is timed where it
+happens (the bulk path and services time their own phases, this script wraps
+the engine's fetch, one-by-one path, page commit and transaction commit), and
+the phases exclude one another, so they add up to the run's time; "other" is
+what no phase covers. A cProfile of a small slice lists the hottest functions.
+
+    uv run python benchmarks/ingest.py                        # 100,000 records
+    uv run python benchmarks/ingest.py --records 100000 --repeat 3   # medians of 3
+    uv run python benchmarks/ingest.py --records 20000        # quicker
 
 Uses a PostgreSQL database whose name contains "bench" (default
 postgres://postgres@127.0.0.1:5432/revops_bench_ingest; created if missing,
@@ -23,6 +30,7 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -119,13 +127,106 @@ def _empty_tables():
         cursor.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
 
 
+PHASES = [
+    ("fetch", "fetch (synthetic source)"),
+    ("hash", "content hashes"),
+    ("prefetch", "prefetch (raw store, versions, refs)"),
+    ("map", "map"),
+    ("plan", "plan (split new / one by one)"),
+    ("validate", "validate (service rules)"),
+    ("canonical", "canonical rows (COPY)"),
+    ("history", "history rows (COPY)"),
+    ("events", "business events (COPY)"),
+    ("refs", "external ids (check + COPY)"),
+    ("raw store", "raw store + source versions (COPY)"),
+    ("analyze", "ANALYZE of tables grown by half"),
+    ("one by one", "one-by-one path (leftovers)"),
+    ("page commit", "page commit (cursor, run counts)"),
+    ("commit", "transaction commit"),
+]
+
+
+def _instrument(kind_class):
+    """Time the engine's steps the bulk path does not time itself, and count
+    statements: everything Django executes plus the COPYs."""
+    from django.db import connection
+
+    from connectors import engine
+
+    fetch = kind_class.fetch
+    kind_class.fetch = lambda self, *a, **k: _timed_call("fetch", fetch, self, *a, **k)
+    one = engine.process_one
+    engine.process_one = lambda *a, **k: _timed_call("one by one", one, *a, **k)
+    commit_page = engine._commit_page
+    engine._commit_page = lambda *a, **k: _timed_call("page commit", commit_page, *a, **k)
+    commit = connection.commit
+    connection.commit = lambda: _timed_call("commit", commit)
+    statements = [0]
+
+    def count(execute, sql, params, many, context):
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
+    connection.execute_wrappers.append(count)
+    return statements
+
+
+def _timed_call(phase, function, *args, **kwargs):
+    from revops.services.bulk_rows import timed
+
+    with timed(phase):
+        return function(*args, **kwargs)
+
+
+def _baseline(records: int) -> float:
+    """Plain per-row save() of customers in one transaction (Customer is
+    history-tracked, so simple_history's signal adds one history row each)."""
+    from django.db import transaction
+
+    from revops.models import Customer, LegalEntity
+
+    _empty_tables()
+    entity = LegalEntity.objects.create(
+        code="US01", name="Bench Inc.", country="US", functional_currency="USD"
+    )
+    started = time.perf_counter()
+    with transaction.atomic():
+        for i in range(records):
+            Customer(
+                number=f"B{i:08d}", name=f"Baseline {i}", legal_entity=entity, currency="USD", country="US"
+            ).save()
+    return records / (time.perf_counter() - started)
+
+
+def _pipeline(statements):
+    from connectors import engine
+    from connectors.models import Connector
+    from revops.models import LegalEntity
+    from revops.services.bulk_rows import STATEMENTS, TIMINGS
+
+    _empty_tables()
+    entity = LegalEntity.objects.create(
+        code="US01", name="Bench Inc.", country="US", functional_currency="USD"
+    )
+    connector = Connector.objects.create(name="synthetic", kind="synthetic", legal_entity=entity)
+    run = engine.run_create(connector=connector, trigger="manual")
+    TIMINGS.clear()
+    STATEMENTS.clear()
+    statements[0] = 0
+    started = time.perf_counter()
+    run = engine.execute_run(run.pk)
+    elapsed = time.perf_counter() - started
+    return run, elapsed, dict(TIMINGS), statements[0] + STATEMENTS["copy"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--profile-records", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; medians are reported")
+    parser.add_argument("--profile-records", type=int, default=2_000, help="0: no profile")
     args = parser.parse_args()
 
     _ensure_database(args.database_url)
@@ -134,70 +235,58 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import transaction
 
     call_command("migrate", verbosity=0)
-    from connectors import engine
-    from connectors.models import Connector
-    from revops.models import Customer, LegalEntity
-
-    _synthetic_kind(args.records)
-
-    # Baseline: plain per-row save() of the same number of rows, one transaction.
-    _empty_tables()
-    entity = LegalEntity.objects.create(
-        code="US01", name="Bench Inc.", country="US", functional_currency="USD"
-    )
-    started = time.perf_counter()
-    with transaction.atomic():
-        for i in range(args.records):
-            Customer(
-                number=f"B{i:08d}", name=f"Baseline {i}", legal_entity=entity, currency="USD", country="US"
-            ).save()
-    baseline = args.records / (time.perf_counter() - started)
-
-    # The pipeline.
-    _empty_tables()
-    entity = LegalEntity.objects.create(
-        code="US01", name="Bench Inc.", country="US", functional_currency="USD"
-    )
-    connector = Connector.objects.create(name="synthetic", kind="synthetic", legal_entity=entity)
-    run = engine.run_create(connector=connector, trigger="manual")
-    started = time.perf_counter()
-    run = engine.execute_run(run.pk)
-    elapsed = time.perf_counter() - started
-    pipeline = run.read / elapsed
-
-    print(
-        f"records: {run.read:,} ({run.created:,} created, {run.business_errors} business errors), status {run.status}"
-    )
-    print(
-        f"pipeline (raw store + map + services + history + events): {pipeline:,.0f} records/s ({elapsed:.1f} s)"
-    )
-    print(f"baseline (plain per-row Django save(), no history):       {baseline:,.0f} rows/s")
-    print(f"ratio pipeline / baseline: {pipeline / baseline:.2f}")
-
-    # Where the time goes: profile a fresh slice.
-    _empty_tables()
-    _synthetic_kind.__globals__  # noqa: B018 - keep the kind registered
-    entity = LegalEntity.objects.create(
-        code="US01", name="Bench Inc.", country="US", functional_currency="USD"
-    )
-    connector = Connector.objects.create(name="synthetic", kind="synthetic", legal_entity=entity)
     from connectors.base import _KINDS
 
-    _KINDS.pop("synthetic")
-    _synthetic_kind(args.profile_records)
-    run = engine.run_create(connector=connector, trigger="manual")
-    profile = cProfile.Profile()
-    profile.enable()
-    engine.execute_run(run.pk)
-    profile.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profile, stream=out).sort_stats("cumulative")
-    stats.print_stats(r"(connectors|revops|simple_history|django/db/models/(base|query)|psycopg/cursor)", 25)
-    print("\nwhere the time goes (cumulative, profiled slice):")
-    print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:6000])
+    statements = _instrument(_synthetic_kind(args.records))
+    print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    baselines, rates, phases = [], [], []
+    for attempt in range(1, args.repeat + 1):
+        baselines.append(_baseline(args.records))
+        run, elapsed, timings, executed = _pipeline(statements)
+        rates.append(run.read / elapsed)
+        phases.append((elapsed, timings))
+        print(
+            f"run {attempt}: {run.read:,} records ({run.created:,} created, {run.business_errors} business "
+            f"errors, status {run.status}) in {elapsed:.1f} s = {rates[-1]:,.0f} records/s; "
+            f"{executed / run.read:.3f} SQL statements per record; baseline {baselines[-1]:,.0f} rows/s"
+        )
+    pipeline, baseline = statistics.median(rates), statistics.median(baselines)
+    print(
+        f"pipeline (raw store + map + services + history + events), median of {args.repeat}: "
+        f"{pipeline:,.0f} records/s"
+    )
+    print(
+        f"baseline (plain per-row Django save() of a customer), median of {args.repeat}: {baseline:,.0f} rows/s"
+    )
+    print(f"ratio pipeline / baseline: {pipeline / baseline:.2f}")
+    print(f"machine after the runs: load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    elapsed, timings = sorted(phases, key=lambda p: p[0])[len(phases) // 2]
+    print(f"\nwhere the time goes (median run, {elapsed:.1f} s, measured by phase):")
+    accounted = 0.0
+    for key, label in PHASES:
+        seconds = timings.get(key, 0.0)
+        accounted += seconds
+        print(f"  {label:<40} {seconds:7.2f} s  {100 * seconds / elapsed:5.1f} %")
+    rest = elapsed - accounted
+    print(f"  {'other (engine loop, savepoints, runs)':<40} {rest:7.2f} s  {100 * rest / elapsed:5.1f} %")
+
+    if args.profile_records:
+        # The hottest functions, on a fresh slice.
+        _KINDS.pop("synthetic")
+        _synthetic_kind(args.profile_records)
+        profile = cProfile.Profile()
+        profile.enable()
+        _pipeline(statements)
+        profile.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profile, stream=out).sort_stats("tottime")
+        stats.print_stats(15)
+        print(f"\nhottest functions (own time, profiled slice of {args.profile_records:,} records):")
+        print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:5000])
 
 
 if __name__ == "__main__":

@@ -20,10 +20,11 @@ def reject_unknown(changes: Mapping[str, Any], allowed: Iterable[str], what: str
         )
 
 
-def clean_fields(instance: models.Model, exclude: Iterable[str] = ()) -> None:
-    """Run the model's field validation and re-raise as a DomainValidationError."""
+def clean_fields(instance: models.Model, exclude: Iterable[str] = (), *, unique: bool = True) -> None:
+    """Run the model's field validation and re-raise as a DomainValidationError.
+    `unique=False` skips the uniqueness queries (the caller checks them)."""
     try:
-        instance.full_clean(exclude=list(exclude), validate_unique=True, validate_constraints=False)
+        instance.full_clean(exclude=list(exclude), validate_unique=unique, validate_constraints=False)
     except ValidationError as exc:
         raise DomainValidationError(exc.message_dict) from None
 

@@ -127,31 +127,19 @@ def _build_lines(specs: list[InvoiceLineSpec], currency: str, tax_mode: str) -> 
     return built
 
 
-@transaction.atomic
-def invoice_create(
+def invoice_header(
     *,
-    number: str,
     customer: Customer,
     issue_date: dt.date,
-    lines: list[InvoiceLineSpec],
-    tax_mode: str = TaxMode.EXCLUSIVE,
-    contract: Contract | None = None,
-    legal_entity: LegalEntity | None = None,
-    currency: str | None = None,
-    due_date: dt.date | None = None,
-    period_start: dt.date | None = None,
-    period_end: dt.date | None = None,
-    issue: bool = True,
-    expected_total: Decimal | None = None,
-    memo: str = "",
-    actor: Actor,
-    reason: str = "Invoice created",
-) -> Invoice:
-    """Create an invoice from its lines; `issue=True` opens it at once.
-
-    `expected_total`, when a source system states one, must equal the total the
-    lines add up to: a mismatch is refused rather than silently recomputed.
-    """
+    tax_mode: str,
+    contract: Contract | None,
+    legal_entity: LegalEntity | None,
+    currency: str | None,
+    due_date: dt.date | None,
+    period_start: dt.date | None,
+    period_end: dt.date | None,
+) -> tuple[LegalEntity, str, dt.date]:
+    """Check an invoice's header (pure); returns its legal entity, currency and due date."""
     legal_entity = legal_entity or customer.legal_entity
     currency = (currency or (contract.currency if contract else customer.currency)).upper()
     try:
@@ -172,9 +160,31 @@ def invoice_create(
         raise field_error("due_date", "The due date cannot be before the issue date.")
     if period_start and period_end and period_end < period_start:
         raise field_error("period_end", "The service period must end after it starts.")
-    if Invoice.objects.filter(legal_entity=legal_entity, number=number).exists():
-        raise field_error("number", f"Invoice {number} already exists in {legal_entity.code}.")
+    return legal_entity, currency, due_date
 
+
+def invoice_number_taken(legal_entity: LegalEntity, number: str) -> DomainValidationError:
+    return field_error("number", f"Invoice {number} already exists in {legal_entity.code}.")
+
+
+def invoice_build(
+    *,
+    number: str,
+    customer: Customer,
+    contract: Contract | None,
+    legal_entity: LegalEntity,
+    currency: str,
+    issue_date: dt.date,
+    due_date: dt.date,
+    period_start: dt.date | None,
+    period_end: dt.date | None,
+    tax_mode: str,
+    lines: list[InvoiceLineSpec],
+    expected_total: Decimal | None,
+    memo: str,
+) -> tuple[Invoice, list[InvoiceLine]]:
+    """An unsaved draft invoice and its lines, totals computed from the lines and
+    checked (pure); call after `invoice_header`."""
     built = _build_lines(lines, currency, tax_mode)
     subtotal, tax_total, total = header_totals([(line.amount, line.tax_amount) for line in built], tax_mode)
     if total < 0:
@@ -204,6 +214,62 @@ def invoice_create(
         correlation_id=contract.correlation_id if contract else uuid.uuid4(),
         memo=memo,
     )
+    return invoice, built
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    number: str,
+    customer: Customer,
+    issue_date: dt.date,
+    lines: list[InvoiceLineSpec],
+    tax_mode: str = TaxMode.EXCLUSIVE,
+    contract: Contract | None = None,
+    legal_entity: LegalEntity | None = None,
+    currency: str | None = None,
+    due_date: dt.date | None = None,
+    period_start: dt.date | None = None,
+    period_end: dt.date | None = None,
+    issue: bool = True,
+    expected_total: Decimal | None = None,
+    memo: str = "",
+    actor: Actor,
+    reason: str = "Invoice created",
+) -> Invoice:
+    """Create an invoice from its lines; `issue=True` opens it at once.
+
+    `expected_total`, when a source system states one, must equal the total the
+    lines add up to: a mismatch is refused rather than silently recomputed.
+    """
+    legal_entity, currency, due_date = invoice_header(
+        customer=customer,
+        issue_date=issue_date,
+        tax_mode=tax_mode,
+        contract=contract,
+        legal_entity=legal_entity,
+        currency=currency,
+        due_date=due_date,
+        period_start=period_start,
+        period_end=period_end,
+    )
+    if Invoice.objects.filter(legal_entity=legal_entity, number=number).exists():
+        raise invoice_number_taken(legal_entity, number)
+    invoice, built = invoice_build(
+        number=number,
+        customer=customer,
+        contract=contract,
+        legal_entity=legal_entity,
+        currency=currency,
+        issue_date=issue_date,
+        due_date=due_date,
+        period_start=period_start,
+        period_end=period_end,
+        tax_mode=tax_mode,
+        lines=lines,
+        expected_total=expected_total,
+        memo=memo,
+    )
     stamp(invoice, actor, reason)
     invoice.save()
     for line in built:
@@ -215,6 +281,21 @@ def invoice_create(
     return invoice
 
 
+def issued_status(invoice: Invoice) -> str:
+    """The status a draft invoice takes when issued: paid when nothing is due."""
+    return Invoice.Status.OPEN if invoice.amount_due > 0 else Invoice.Status.PAID
+
+
+def issued_event_payload(invoice: Invoice) -> dict:
+    return {
+        "number": invoice.number,
+        "total": invoice.total,
+        "currency": invoice.currency,
+        "tax_mode": invoice.tax_mode,
+        "due_date": invoice.due_date,
+    }
+
+
 @transaction.atomic
 def invoice_issue(*, invoice: Invoice, actor: Actor, reason: str = "Invoice issued") -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -222,7 +303,7 @@ def invoice_issue(*, invoice: Invoice, actor: Actor, reason: str = "Invoice issu
         raise field_error(
             "status", f"Only a draft invoice can be issued; {invoice.number} is {invoice.status}."
         )
-    invoice.status = Invoice.Status.OPEN if invoice.amount_due > 0 else Invoice.Status.PAID
+    invoice.status = issued_status(invoice)
     stamp(invoice, actor, reason)
     invoice.save()
     event_record(
@@ -230,13 +311,7 @@ def invoice_issue(*, invoice: Invoice, actor: Actor, reason: str = "Invoice issu
         subject=invoice,
         actor=actor,
         correlation_id=invoice.correlation_id,
-        payload={
-            "number": invoice.number,
-            "total": invoice.total,
-            "currency": invoice.currency,
-            "tax_mode": invoice.tax_mode,
-            "due_date": invoice.due_date,
-        },
+        payload=issued_event_payload(invoice),
     )
     return invoice
 

@@ -71,7 +71,8 @@ def _check_currency(value: str, field: str) -> None:
         raise field_error(field, f"{value!r} is not a supported ISO 4217 currency code (e.g. USD, EUR).")
 
 
-def _normalise_customer_values(values: dict[str, Any]) -> dict[str, Any]:
+def normalise_customer_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Trimmed text, upper-case country codes, a normalised tax id (pure)."""
     values = dict(values)
     for key in ("country", "tax_country"):
         if key in values and values[key] is not None:
@@ -93,7 +94,8 @@ def _normalise_customer_values(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _validate_customer(customer: Customer) -> None:
+def customer_rule_errors(customer: Customer) -> dict[str, list[str]]:
+    """The business rules a customer must meet, as {field: [messages]} (pure)."""
     errors: dict[str, list[str]] = {}
     if not COUNTRY_RE.match(customer.country or ""):
         errors["country"] = [f"{customer.country!r} is not a two-letter ISO country code (e.g. US, DE)."]
@@ -108,9 +110,28 @@ def _validate_customer(customer: Customer) -> None:
         errors["currency"] = [f"{customer.currency!r} is not a supported ISO 4217 currency code."]
     if not customer.name:
         errors["name"] = ["The customer needs a name."]
+    return errors
+
+
+def check_customer(customer: Customer, *, unique: bool = True) -> None:
+    """Business rules, then field validation. `unique=False` leaves the number's
+    uniqueness to the caller (bulk creation checks it for a whole batch at once)."""
+    errors = customer_rule_errors(customer)
     if errors:
         raise DomainValidationError(errors)
-    clean_fields(customer, exclude=["legal_entity"])
+    clean_fields(customer, exclude=["legal_entity"], unique=unique)
+
+
+def customer_build(
+    *, number: str, name: str, legal_entity: LegalEntity, currency: str, country: str, **details: Any
+) -> Customer:
+    """An unsaved customer from `customer_create`'s arguments, normalised (pure;
+    not yet validated)."""
+    reject_unknown(details, CUSTOMER_EDITABLE, "Customer")
+    values = normalise_customer_values({"name": name, "country": country, **details})
+    return Customer(
+        number=number.strip(), legal_entity=legal_entity, currency=currency.strip().upper(), **values
+    )
 
 
 @transaction.atomic
@@ -125,14 +146,12 @@ def customer_create(
     reason: str = "Customer created",
     **details: Any,
 ) -> Customer:
-    reject_unknown(details, CUSTOMER_EDITABLE, "Customer")
-    values = _normalise_customer_values({"name": name, "country": country, **details})
-    customer = Customer(
-        number=number.strip(), legal_entity=legal_entity, currency=currency.strip().upper(), **values
+    customer = customer_build(
+        number=number, name=name, legal_entity=legal_entity, currency=currency, country=country, **details
     )
     if Customer.objects.filter(number=customer.number).exists():
         raise field_error("number", f"Customer number {customer.number} is already in use.")
-    _validate_customer(customer)
+    check_customer(customer)
     stamp(customer, actor, reason)
     customer.save()
     event_record(type="customer.created", subject=customer, actor=actor, payload={"number": customer.number})
@@ -171,7 +190,7 @@ def customer_apply(
     """`customer_update`, saying what changed and what ownership refused."""
     reject_unknown(changes, CUSTOMER_EDITABLE, "Customer")
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    wanted = changed_fields(customer, _normalise_customer_values(changes))
+    wanted = changed_fields(customer, normalise_customer_values(changes))
     if not wanted:
         return UpdateResult(customer)
     guard = guard_changes(
@@ -187,7 +206,7 @@ def customer_apply(
     before = {name: getattr(customer, name) for name in guard.allowed}
     for name, value in guard.allowed.items():
         setattr(customer, name, value)
-    _validate_customer(customer)
+    check_customer(customer)
     full_reason = reason if not guard.overridden else f"{reason} ({override_note(guard.overridden)})"
     stamp(customer, actor, full_reason)
     customer.save()
@@ -205,10 +224,29 @@ def customer_apply(
     return UpdateResult(customer, changed=sorted(guard.allowed), refused=guard.refused)
 
 
-def _validate_contact(contact: CustomerContact) -> None:
+def contact_build(
+    *, customer: Customer, name: str, email: str, phone: str = "", role: str = "", is_primary: bool = False
+) -> CustomerContact:
+    """An unsaved contact from `contact_add`'s arguments, normalised (pure)."""
+    return CustomerContact(
+        customer=customer,
+        name=name.strip(),
+        email=email.strip().lower(),
+        phone=phone.strip(),
+        role=role.strip(),
+        is_primary=is_primary,
+    )
+
+
+def check_contact(contact: CustomerContact, *, unique: bool = True) -> None:
+    """A contact's own fields; clashes with other contacts are the caller's."""
     if not contact.name:
         raise field_error("name", "The contact needs a name.")
-    clean_fields(contact, exclude=["customer"])
+    clean_fields(contact, exclude=["customer"], unique=unique)
+
+
+def _validate_contact(contact: CustomerContact) -> None:
+    check_contact(contact)
     clash = CustomerContact.objects.filter(customer_id=contact.customer_id, email__iexact=contact.email)
     if contact.pk:
         clash = clash.exclude(pk=contact.pk)
@@ -242,13 +280,8 @@ def contact_add(
     Customer.objects.select_for_update().get(pk=customer.pk)
     # The first contact is the primary one: invoices always have somebody to go to.
     is_primary = is_primary or not customer.contacts.exists()
-    contact = CustomerContact(
-        customer=customer,
-        name=name.strip(),
-        email=email.strip().lower(),
-        phone=phone.strip(),
-        role=role.strip(),
-        is_primary=is_primary,
+    contact = contact_build(
+        customer=customer, name=name, email=email, phone=phone, role=role, is_primary=is_primary
     )
     _validate_contact(contact)
     if is_primary:

@@ -1,0 +1,282 @@
+"""Set-based row writing for the bulk services: many rows of one table in one
+statement, with their history rows and business events.
+
+On PostgreSQL, ids come from the table's own sequence (one `nextval` query per
+batch) and rows go in with `COPY`; elsewhere (the embedded SQLite) through
+`bulk_create`. History rows get the attribution a single save gets from
+`stamp` and the `pre_create_historical_record` receiver, so an auditor cannot
+tell a bulk-written change from a one-by-one one. Use these only for inserts
+of new rows: they send no model signals (none are used on these models) and
+skip `save()`.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models
+from django.db.models import Lookup
+
+from revops.actors import MANUAL_SYSTEM, Actor
+from revops.models import BusinessEvent, ExternalRef
+from revops.models.base import UNATTRIBUTED, _attribute_history, stamp
+
+# Seconds spent by phase since the last reset, for the ingest benchmark's
+# breakdown. Cheap enough (two clock reads per batch and phase) to be always on.
+# A phase's time excludes the phases timed inside it, so the phases add up.
+TIMINGS: Counter[str] = Counter()
+STATEMENTS: Counter[str] = Counter()
+_OPEN: list[float] = []  # per open phase: time taken by the phases inside it
+
+
+@contextmanager
+def timed(phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    _OPEN.append(0.0)
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - started
+        TIMINGS[phase] += elapsed - _OPEN.pop()
+        if _OPEN:
+            _OPEN[-1] += elapsed
+
+
+def phase_of(model: type[models.Model]) -> str:
+    if getattr(model, "instance_type", None) is not None:  # a simple_history historical model
+        return "history"
+    if model is BusinessEvent:
+        return "events"
+    if model is ExternalRef:
+        return "refs"
+    if model._meta.app_label == "revops":
+        return "canonical"
+    return "raw store"
+
+
+class AnyOf(Lookup):
+    """`field IN values` for a batch: on PostgreSQL one array parameter
+    (`= ANY(%s)`), which costs the same to send for 5 values or 5,000; use as
+    `Model.objects.filter(AnyOf(F("field"), values))`."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*params, values]
+        if not values:
+            return "1 = 0", params
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
+
+
+class JsonText(str):
+    """A value already serialised to JSON: written to a JSON column as it is."""
+
+
+# -- inserting -----------------------------------------------------------------------------------
+
+# Tables grow fast under a bulk load, faster than autovacuum analyzes them, and
+# stale statistics can turn the next batch's lookups into scans of the whole
+# table. A table this process has grown by half its size since it was last
+# analyzed (and by at least ANALYZE_AFTER rows) is analyzed again.
+ANALYZE_AFTER = 5_000
+_GROWTH: dict[str, list[float]] = {}  # table → [rows added since analyzed, rows then]
+_SEQUENCES: dict[str, str] = {}
+_COPY_SQL: dict[tuple[str, tuple[str, ...]], tuple[str, list]] = {}
+
+
+def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]], *, ids: bool = False) -> None:
+    """Insert `rows` (dicts of attname → Python value, all with the same keys in
+    the same order). With `ids`, each row's primary key is set in its dict."""
+    if not rows:
+        return
+    with timed(phase_of(model)):
+        if connection.vendor != "postgresql":
+            objs = [model(**_python_values(row)) for row in rows]
+            model._base_manager.bulk_create(objs)  # returns the ids on SQLite
+            STATEMENTS["insert"] += 1
+            if ids:
+                for row, obj in zip(rows, objs, strict=True):
+                    row[model._meta.pk.attname] = obj.pk
+            return
+        if ids:
+            pk = model._meta.pk.attname
+            for row, value in zip(rows, _next_ids(model, len(rows)), strict=True):
+                row[pk] = value
+        _copy(model, tuple(rows[0]), (tuple(row.values()) for row in rows))
+        _keep_statistics(model, len(rows))
+
+
+def tuples_insert(model: type[models.Model], names: tuple[str, ...], tuples: Iterable[tuple]) -> None:
+    """Insert rows given as tuples of values for `names`; on PostgreSQL they are
+    produced while the COPY streams, so building them overlaps the server's work."""
+    with timed(phase_of(model)):
+        if connection.vendor == "postgresql":
+            _copy(model, names, tuples)
+            return
+        objs = [model(**_python_values(dict(zip(names, values, strict=True)))) for values in tuples]
+        model._base_manager.bulk_create(objs)
+        STATEMENTS["insert"] += 1
+
+
+def _python_values(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: json.loads(v) if isinstance(v, JsonText) else v for name, v in row.items()}
+
+
+def _next_ids(model: type[models.Model], count: int) -> list[int]:
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        sequence = _SEQUENCES.get(table)
+        if sequence is None:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, model._meta.pk.column])
+            sequence = _SEQUENCES[table] = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, count])
+        STATEMENTS["nextval"] += 1
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _copy_sql(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, list]:
+    key = (model._meta.db_table, names)
+    plan = _COPY_SQL.get(key)
+    if plan is None:
+        quote = connection.ops.quote_name
+        fields = [model._meta.get_field(name) for name in names]
+        columns = ", ".join(quote(field.column) for field in fields)
+        json_columns = [i for i, field in enumerate(fields) if isinstance(field, models.JSONField)]
+        encoders = [(i, fields[i].encoder) for i in json_columns]
+        plan = _COPY_SQL[key] = (f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN", encoders)
+    return plan
+
+
+def _copy(model: type[models.Model], names: tuple[str, ...], tuples: Iterable[tuple]) -> None:
+    sql, encoders = _copy_sql(model, names)
+    # The psycopg cursor's copy(), under Django's error translation (IntegrityError, DataError…).
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        write = copy.write_row
+        if not encoders:
+            for values in tuples:
+                write(values)
+        else:
+            for values in tuples:
+                values = list(values)
+                for i, encoder in encoders:
+                    value = values[i]
+                    if value is not None and not isinstance(value, JsonText):
+                        values[i] = json.dumps(value, cls=encoder)
+                write(values)
+    STATEMENTS["copy"] += 1
+
+
+def _keep_statistics(model: type[models.Model], added: int) -> None:
+    if getattr(model, "instance_type", None) is not None:
+        return  # history tables are read by object, through their own indexes
+    table = model._meta.db_table
+    state = _GROWTH.get(table)
+    if state is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            state = _GROWTH[table] = [0, max(cursor.fetchone()[0], 0)]
+    state[0] += added
+    if state[0] >= max(ANALYZE_AFTER, state[1] / 2):
+        with timed("analyze"), connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+        STATEMENTS["analyze"] += 1
+        state[1] += state[0]
+        state[0] = 0
+
+
+# -- history --------------------------------------------------------------------------------------
+
+
+def attribution(actor: Actor, reason: str) -> dict[str, Any]:
+    """The history columns a save stamped with (actor, reason) gets: the same
+    `stamp` check and the same receiver fill them."""
+    stamped = stamp(SimpleNamespace(), actor, reason)
+    columns = SimpleNamespace(history_source=MANUAL_SYSTEM, history_actor=UNATTRIBUTED)
+    _attribute_history(sender=None, instance=stamped, history_instance=columns, history_user=actor.user)
+    return {
+        "history_source": columns.history_source,
+        "history_actor": columns.history_actor,
+        "history_user_id": actor.user.pk if actor.user is not None else None,
+        "history_change_reason": stamped._change_reason,
+    }
+
+
+def history_insert(
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    *,
+    history_type: str,
+    actor: Actor,
+    reason: str,
+    when,
+) -> None:
+    """One history row per row of `model` (dicts holding every tracked attname),
+    as simple_history writes it for a save stamped with (actor, reason)."""
+    if not rows:
+        return
+    historical = model.history.model
+    tracked = tuple(
+        f.attname for f in historical._meta.concrete_fields if not f.attname.startswith("history_")
+    )
+    common = {**attribution(actor, reason), "history_date": when, "history_type": history_type}
+    values = tuple(common.values())
+    pick = operator.itemgetter(*tracked)
+    tuples_insert(historical, tracked + tuple(common), (pick(row) + values for row in rows))
+
+
+def model_rows(objs: Sequence[models.Model], *, exclude: tuple[str, ...] = ("id",)) -> list[dict[str, Any]]:
+    """The concrete column values of unsaved instances, as insertable dicts."""
+    if not objs:
+        return []
+    names = [f.attname for f in objs[0]._meta.concrete_fields if f.attname not in exclude]
+    return [{name: obj.__dict__[name] for name in names} for obj in objs]
+
+
+# -- business events ---------------------------------------------------------------------------------
+
+
+def events_insert(
+    *,
+    type: str,
+    subjects: Sequence[tuple[models.Model, dict[str, Any], Any]],
+    actor: Actor,
+    when,
+) -> None:
+    """Business events as `event_record` writes them, one per (subject, payload,
+    correlation id), with their history rows (reason: the event type)."""
+    if not subjects:
+        return
+    with timed("events"):
+        content_type = ContentType.objects.get_for_model(subjects[0][0])
+        rows = [
+            {
+                "type": type,
+                "subject_type_id": content_type.pk,
+                "subject_id": subject.pk,
+                "subject_label": str(subject)[:200],
+                "source": actor.system,
+                "actor": actor.label,
+                "occurred_at": when,
+                "recorded_at": when,
+                "correlation_id": correlation_id,
+                # event_record stores json.loads(json.dumps(payload, cls=DjangoJSONEncoder)):
+                # the same JSON, serialised once.
+                "payload": JsonText(json.dumps(payload or {}, cls=DjangoJSONEncoder)),
+            }
+            for subject, payload, correlation_id in subjects
+        ]
+    rows_insert(BusinessEvent, rows, ids=True)
+    history_insert(BusinessEvent, rows, history_type="+", actor=actor, reason=type, when=when)
