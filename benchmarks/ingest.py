@@ -134,15 +134,16 @@ PHASES = [
     ("map", "map"),
     ("plan", "plan (split new / one by one)"),
     ("validate", "validate (service rules)"),
-    ("canonical", "canonical rows (COPY)"),
+    ("ids", "reserve ids (one nextval query a batch)"),
+    ("canonical", "canonical rows + lines (COPY)"),
     ("history", "history rows (COPY)"),
     ("events", "business events (COPY)"),
-    ("refs", "external ids (check + COPY)"),
+    ("refs", "external ids (COPY)"),
     ("raw store", "raw store + source versions (COPY)"),
-    ("analyze", "ANALYZE of tables grown by half"),
+    ("analyze", "ANALYZE of looked-up tables as they grow"),
     ("one by one", "one-by-one path (leftovers)"),
     ("page commit", "page commit (cursor, run counts)"),
-    ("commit", "transaction commit"),
+    ("commit", "transaction commit (deferred FK checks)"),
 ]
 
 
@@ -198,6 +199,21 @@ def _baseline(records: int) -> float:
     return records / (time.perf_counter() - started)
 
 
+def _backend_cpu() -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend, when it
+    runs on this machine (None otherwise)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pipeline(statements):
     from connectors import engine
     from connectors.models import Connector
@@ -213,10 +229,15 @@ def _pipeline(statements):
     TIMINGS.clear()
     STATEMENTS.clear()
     statements[0] = 0
+    backend = _backend_cpu()
+    python = time.process_time()
     started = time.perf_counter()
     run = engine.execute_run(run.pk)
     elapsed = time.perf_counter() - started
-    return run, elapsed, dict(TIMINGS), statements[0] + STATEMENTS["copy"]
+    python = time.process_time() - python
+    backend = _backend_cpu() - backend if backend is not None else None
+    cpu = {"python": python, "postgres": backend}
+    return run, elapsed, dict(TIMINGS), statements[0] + STATEMENTS["copy"], cpu
 
 
 def main() -> None:
@@ -245,9 +266,9 @@ def main() -> None:
     baselines, rates, phases = [], [], []
     for attempt in range(1, args.repeat + 1):
         baselines.append(_baseline(args.records))
-        run, elapsed, timings, executed = _pipeline(statements)
+        run, elapsed, timings, executed, cpu = _pipeline(statements)
         rates.append(run.read / elapsed)
-        phases.append((elapsed, timings))
+        phases.append((elapsed, timings, cpu))
         print(
             f"run {attempt}: {run.read:,} records ({run.created:,} created, {run.business_errors} business "
             f"errors, status {run.status}) in {elapsed:.1f} s = {rates[-1]:,.0f} records/s; "
@@ -264,8 +285,12 @@ def main() -> None:
     print(f"ratio pipeline / baseline: {pipeline / baseline:.2f}")
     print(f"machine after the runs: load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-    elapsed, timings = sorted(phases, key=lambda p: p[0])[len(phases) // 2]
-    print(f"\nwhere the time goes (median run, {elapsed:.1f} s, measured by phase):")
+    elapsed, timings, cpu = sorted(phases, key=lambda p: p[0])[len(phases) // 2]
+    postgres = f"{cpu['postgres']:.1f} s" if cpu["postgres"] is not None else "not measurable (remote server)"
+    print(
+        f"\nwhere the time goes (median run, {elapsed:.1f} s): CPU of this Python process {cpu['python']:.1f} s, "
+        f"of its PostgreSQL backend {postgres}; by phase:"
+    )
     accounted = 0.0
     for key, label in PHASES:
         seconds = timings.get(key, 0.0)

@@ -43,9 +43,10 @@ from connectors.records import MappingError
 from revops.models import Contract, Customer, ExternalRef, Invoice, Product
 from revops.services import billing
 from revops.services import bulk as services
-from revops.services.bulk_rows import AnyOf, rows_insert, timed
+from revops.services.bulk_rows import LOOKED_UP, AnyOf, rows_insert, timed
 
 logger = logging.getLogger(__name__)
+LOOKED_UP.update({InboundRecord, SourceObject})  # looked up by every page: statistics kept fresh
 
 Outcome = InboundRecord.Outcome
 NEW_INVOICE_STATUSES = {"draft", "open", "paid"}  # the statuses `_create_invoice` sets without a follow-up
@@ -364,6 +365,7 @@ def _invoice_spec(rec: r.InvoiceRecord, ctx, targets) -> services.InvoiceSpec:
 
 def _write(page: _Page, customer_specs, invoice_specs, *, run, connector, ctx) -> set[int]:
     """Create what can be created; returns the positions written."""
+    _mark_repeats(page, run)
     created: dict[int, Any] = {}
     for specs, create in (
         (customer_specs, services.customers_create_many),
@@ -384,8 +386,15 @@ def _write(page: _Page, customer_specs, invoice_specs, *, run, connector, ctx) -
 
 
 def _store(page: _Page, created: dict[int, Any], *, run, connector) -> None:
-    """The raw store and source versions of the records written, and the
-    repeats marked unchanged, as the one-by-one path leaves them."""
+    """The raw store and source versions of the records written, as the
+    one-by-one path leaves them."""
+    with timed("raw store"):
+        inbound, sources = _store_rows(page, created, run=run, connector=connector)
+    rows_insert(InboundRecord, inbound)
+    rows_insert(SourceObject, sources)
+
+
+def _store_rows(page: _Page, created: dict[int, Any], *, run, connector) -> tuple[list, list]:
     now = timezone.now()
     run_id = run.pk if run else None
     inbound, sources = [], []
@@ -420,15 +429,18 @@ def _store(page: _Page, created: dict[int, Any], *, run, connector) -> None:
                 "applied_at": now,
             }
         )
-    rows_insert(InboundRecord, inbound)
-    rows_insert(SourceObject, sources)
-    if page.settled:
-        with timed("raw store"):
-            # What `engine._mark` does to a repeat: unchanged (a stale one stays stale).
-            InboundRecord.objects.filter(pk__in=list(page.settled.values())).update(
-                outcome=Case(
-                    When(outcome=Outcome.STALE, then=Value(Outcome.STALE)), default=Value(Outcome.UNCHANGED)
-                ),
-                message="",
-                **({"last_run_id": run_id} if run_id else {}),
-            )
+    return inbound, sources
+
+
+def _mark_repeats(page: _Page, run) -> None:
+    """What `engine._mark` does to a repeat: unchanged (a stale one stays stale)."""
+    if not page.settled:
+        return
+    with timed("raw store"):
+        InboundRecord.objects.filter(pk__in=list(page.settled.values())).update(
+            outcome=Case(
+                When(outcome=Outcome.STALE, then=Value(Outcome.STALE)), default=Value(Outcome.UNCHANGED)
+            ),
+            message="",
+            **({"last_run": run} if run else {}),
+        )

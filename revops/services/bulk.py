@@ -33,6 +33,7 @@ from django.utils import timezone
 from revops.actors import Actor
 from revops.errors import DomainValidationError, field_error
 from revops.models import (
+    BusinessEvent,
     Contract,
     Customer,
     CustomerContact,
@@ -50,6 +51,7 @@ from revops.services.bulk_rows import (
     events_insert,
     history_insert,
     model_rows,
+    reserve_ids,
     rows_insert,
     timed,
 )
@@ -81,6 +83,11 @@ class BulkResult(Generic[T]):
     @property
     def objects(self) -> list[T]:
         return [self.created[index] for index in sorted(self.created)]
+
+
+def _pools(counts: dict) -> dict:
+    """Reserved ids by model, handed out in order as rows are written."""
+    return {model: iter(ids) for model, ids in reserve_ids(counts).items()}
 
 
 def _errors(exc: DomainValidationError) -> DomainValidationError:
@@ -127,11 +134,11 @@ class _ExternalIds:
 
 
 def _link(
-    system: str, object_type: str, links: list[tuple[str, object]], actor: Actor, reason: str, when
+    system: str, object_type: str, links: list[tuple[str, object]], actor: Actor, reason: str, when, ids
 ) -> None:
-    """ExternalRefs for new objects, with their history rows."""
-    links = [(external_id, target) for external_id, target in links if external_id]
-    if not system or not links:
+    """ExternalRefs for new objects (`links`: (external id, object), the id
+    checked by `_ExternalIds`), with their history rows."""
+    if not links:
         return
     with timed("refs"):
         content_type = ContentType.objects.get_for_model(links[0][1])
@@ -146,7 +153,7 @@ def _link(
             }
             for external_id, target in links
         ]
-    rows_insert(ExternalRef, rows, ids=True)
+    rows_insert(ExternalRef, rows, ids=ids)
     history_insert(ExternalRef, rows, history_type="+", actor=actor, reason=reason, when=when)
 
 
@@ -243,34 +250,53 @@ def customers_create_many(
             taken.add(customer.number)  # a later spec with this number comes second, as one by one
     if result.rejected and not partial:
         raise BulkValidationError(result.rejected)
-    items = [built[index] for index in accepted]
-    now = _write_customers(items, actor, reason)
-    _link(system, "customer", [(e, built[i][0]) for i, e in accepted.items()], actor, reason, now)
+    _write_customers(
+        [built[index] for index in accepted],
+        [(external_id, built[index][0]) for index, external_id in accepted.items() if external_id],
+        system,
+        actor,
+        reason,
+    )
     result.created = {index: built[index][0] for index in accepted}
     return result
 
 
-def _write_customers(items: list[tuple[Customer, list[CustomerContact]]], actor: Actor, reason: str):
-    now = timezone.now()
+def _write_customers(
+    items: list[tuple[Customer, list[CustomerContact]]],
+    links: list,
+    system: str,
+    actor: Actor,
+    reason: str,
+) -> None:
     if not items:
-        return now
+        return
+    now = timezone.now()
     customers = [customer for customer, _ in items]
-    for customer in customers:
-        customer.created_at = customer.updated_at = now
-    rows = model_rows(customers)
-    rows_insert(Customer, rows, ids=True)
+    contacts = [contact for _, its_contacts in items for contact in its_contacts]
+    ids = _pools(
+        {
+            Customer: len(customers),
+            CustomerContact: len(contacts),
+            BusinessEvent: len(customers),
+            ExternalRef: len(links),
+        }
+    )
+    with timed("canonical"):
+        for customer in customers:
+            customer.created_at = customer.updated_at = now
+        rows = model_rows(customers)
+    rows_insert(Customer, rows, ids=ids.get(Customer, True))
     for customer, row in zip(customers, rows, strict=True):
         customer.pk = row["id"]
         customer._state.adding = False
     history_insert(Customer, rows, history_type="+", actor=actor, reason=reason, when=now)
-    contacts = []
-    for customer, its_contacts in items:
-        for contact in its_contacts:
-            contact.customer = customer
-            contact.created_at = contact.updated_at = now
-            contacts.append(contact)
-    contact_rows = model_rows(contacts)
-    rows_insert(CustomerContact, contact_rows, ids=True)
+    with timed("canonical"):
+        for customer, its_contacts in items:
+            for contact in its_contacts:
+                contact.customer = customer
+                contact.created_at = contact.updated_at = now
+        contact_rows = model_rows(contacts)
+    rows_insert(CustomerContact, contact_rows, ids=ids.get(CustomerContact, True))
     history_insert(CustomerContact, contact_rows, history_type="+", actor=actor, reason=reason, when=now)
     for contact, row in zip(contacts, contact_rows, strict=True):
         contact.pk = row["id"]
@@ -280,8 +306,9 @@ def _write_customers(items: list[tuple[Customer, list[CustomerContact]]], actor:
         subjects=[(customer, {"number": customer.number}, None) for customer in customers],
         actor=actor,
         when=now,
+        ids=ids.get(BusinessEvent, True),
     )
-    return now
+    _link(system, "customer", links, actor, reason, now, ids.get(ExternalRef, True))
 
 
 # -- invoices -------------------------------------------------------------------------------------
@@ -353,7 +380,7 @@ def invoices_create_many(
                 result.rejected[index] = billing.invoice_number_taken(legal_entity, spec.number)
                 continue
             try:
-                built[index] = billing.invoice_build(
+                made = billing.invoice_build(
                     number=spec.number,
                     customer=spec.customer,
                     contract=spec.contract,
@@ -370,18 +397,21 @@ def invoices_create_many(
                 )
                 links[index] = refs.take(spec.external_id)
             except DomainValidationError as exc:
-                built.pop(index, None)
                 result.rejected[index] = _errors(exc)
                 continue
+            built[index] = made
             taken.add((legal_entity.pk, spec.number))
     if result.rejected and not partial:
         raise BulkValidationError(result.rejected)
-    accepted = sorted(built)
-    now = _write_invoices(
-        [built[index] for index in accepted], [specs[index].issue for index in accepted], actor, reason
+    _write_invoices(
+        list(built.values()),
+        [specs[index].issue for index in built],
+        [(links[index], built[index][0]) for index in built if links[index]],
+        system,
+        actor,
+        reason,
     )
-    _link(system, "invoice", [(links[i], built[i][0]) for i in accepted], actor, reason, now)
-    result.created = {index: built[index][0] for index in accepted}
+    result.created = {index: made[0] for index, made in built.items()}
     return result
 
 
@@ -392,37 +422,46 @@ def _as_stored(invoice: Invoice) -> None:
 
 
 def _write_invoices(
-    items: list[tuple[Invoice, list[InvoiceLine]]], issue: list[bool], actor: Actor, reason: str
-):
-    now = timezone.now()
+    items: list[tuple[Invoice, list[InvoiceLine]]],
+    issue: list[bool],
+    links: list,
+    system: str,
+    actor: Actor,
+    reason: str,
+) -> None:
     if not items:
-        return now
+        return
+    now = timezone.now()
     issued_at = now + _ISSUED_AFTER
     invoices = [invoice for invoice, _ in items]
-    for invoice in invoices:
-        _as_stored(invoice)
-        invoice.created_at = invoice.updated_at = now
-    drafts = model_rows(invoices)  # as created, before any is issued: what the first history row shows
-    rows = []
-    for invoice, draft, wanted in zip(invoices, drafts, issue, strict=True):
-        if wanted:
-            invoice.status = billing.issued_status(invoice)
-            invoice.updated_at = issued_at
-            rows.append({**draft, "status": invoice.status, "updated_at": issued_at})
-        else:
-            rows.append(draft)
-    rows_insert(Invoice, rows, ids=True)  # the rows go in as they end up
+    lines = [line for _, its_lines in items for line in its_lines]
+    ids = _pools(
+        {Invoice: len(invoices), InvoiceLine: len(lines), BusinessEvent: sum(issue), ExternalRef: len(links)}
+    )
+    with timed("canonical"):
+        for invoice in invoices:
+            _as_stored(invoice)
+            invoice.created_at = invoice.updated_at = now
+        drafts = model_rows(invoices)  # as created, before any is issued: what the first history row shows
+        rows = []
+        for invoice, draft, wanted in zip(invoices, drafts, issue, strict=True):
+            if wanted:
+                invoice.status = billing.issued_status(invoice)
+                invoice.updated_at = issued_at
+                rows.append({**draft, "status": invoice.status, "updated_at": issued_at})
+            else:
+                rows.append(draft)
+    rows_insert(Invoice, rows, ids=ids.get(Invoice, True))  # the rows go in as they end up
     for invoice, draft, row in zip(invoices, drafts, rows, strict=True):
         invoice.pk = draft["id"] = row["id"]
         invoice._state.adding = False
     history_insert(Invoice, drafts, history_type="+", actor=actor, reason=reason, when=now)
-    lines = []
-    for invoice, its_lines in items:
-        for line in its_lines:
-            line.invoice = invoice
-            lines.append(line)
-    line_rows = model_rows(lines)
-    rows_insert(InvoiceLine, line_rows, ids=True)
+    with timed("canonical"):
+        for invoice, its_lines in items:
+            for line in its_lines:
+                line.invoice = invoice
+        line_rows = model_rows(lines)
+    rows_insert(InvoiceLine, line_rows, ids=ids.get(InvoiceLine, True))
     for line, row in zip(lines, line_rows, strict=True):
         line.pk = row["id"]
         line._state.adding = False
@@ -437,5 +476,6 @@ def _write_invoices(
         subjects=[(inv, billing.issued_event_payload(inv), inv.correlation_id) for inv in issued],
         actor=actor,
         when=issued_at,
+        ids=ids.get(BusinessEvent, True),
     )
-    return now
+    _link(system, "invoice", links, actor, reason, now, ids.get(ExternalRef, True))

@@ -27,7 +27,7 @@ from django.db import connection, models
 from django.db.models import Lookup
 
 from revops.actors import MANUAL_SYSTEM, Actor
-from revops.models import BusinessEvent, ExternalRef
+from revops.models import BusinessEvent, Customer, ExternalRef, Invoice
 from revops.models.base import UNATTRIBUTED, _attribute_history, stamp
 
 # Seconds spent by phase since the last reset, for the ingest benchmark's
@@ -89,42 +89,50 @@ class JsonText(str):
 
 # Tables grow fast under a bulk load, faster than autovacuum analyzes them, and
 # stale statistics can turn the next batch's lookups into scans of the whole
-# table. A table this process has grown by half its size since it was last
-# analyzed (and by at least ANALYZE_AFTER rows) is analyzed again.
+# table. A table the bulk path looks rows up in (`LOOKED_UP`) that this process
+# has doubled since it was last analyzed (and grown by at least ANALYZE_AFTER
+# rows) is analyzed again.
 ANALYZE_AFTER = 5_000
+LOOKED_UP: set[type[models.Model]] = {Customer, Invoice, ExternalRef}
 _GROWTH: dict[str, list[float]] = {}  # table → [rows added since analyzed, rows then]
 _SEQUENCES: dict[str, str] = {}
 _COPY_SQL: dict[tuple[str, tuple[str, ...]], tuple[str, list]] = {}
 
 
-def rows_insert(model: type[models.Model], rows: Sequence[dict[str, Any]], *, ids: bool = False) -> None:
+def rows_insert(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, ids: Iterable[int] | bool = False
+) -> None:
     """Insert `rows` (dicts of attname → Python value, all with the same keys in
-    the same order). With `ids`, each row's primary key is set in its dict."""
+    the same order). With `ids` (True, or an iterator over ids from
+    `reserve_ids`), each row's primary key is set in its dict."""
     if not rows:
         return
     with timed(phase_of(model)):
+        pk = model._meta.pk.attname
         if connection.vendor != "postgresql":
             objs = [model(**_python_values(row)) for row in rows]
             model._base_manager.bulk_create(objs)  # returns the ids on SQLite
             STATEMENTS["insert"] += 1
             if ids:
                 for row, obj in zip(rows, objs, strict=True):
-                    row[model._meta.pk.attname] = obj.pk
+                    row[pk] = obj.pk
             return
         if ids:
-            pk = model._meta.pk.attname
-            for row, value in zip(rows, _next_ids(model, len(rows)), strict=True):
+            values = _next_ids(model, len(rows)) if ids is True else ids
+            for row, value in zip(rows, values, strict=False):
                 row[pk] = value
-        _copy(model, tuple(rows[0]), (tuple(row.values()) for row in rows))
-        _keep_statistics(model, len(rows))
+        _copy(model, tuple(rows[0]), (tuple(row.values()) for row in rows), len(rows))
 
 
-def tuples_insert(model: type[models.Model], names: tuple[str, ...], tuples: Iterable[tuple]) -> None:
-    """Insert rows given as tuples of values for `names`; on PostgreSQL they are
-    produced while the COPY streams, so building them overlaps the server's work."""
+def tuples_insert(
+    model: type[models.Model], names: tuple[str, ...], tuples: Iterable[tuple], count: int
+) -> None:
+    """Insert `count` rows given as tuples of values for `names` (on PostgreSQL
+    the tuples are made as the COPY streams: while the server indexes the first
+    rows, the next ones are being built)."""
     with timed(phase_of(model)):
         if connection.vendor == "postgresql":
-            _copy(model, names, tuples)
+            _copy(model, names, tuples, count)
             return
         objs = [model(**_python_values(dict(zip(names, values, strict=True)))) for values in tuples]
         model._base_manager.bulk_create(objs)
@@ -135,16 +143,35 @@ def _python_values(row: dict[str, Any]) -> dict[str, Any]:
     return {name: json.loads(v) if isinstance(v, JsonText) else v for name, v in row.items()}
 
 
-def _next_ids(model: type[models.Model], count: int) -> list[int]:
+def _sequence(model: type[models.Model]) -> str:
     table = model._meta.db_table
-    with connection.cursor() as cursor:
-        sequence = _SEQUENCES.get(table)
-        if sequence is None:
+    if table not in _SEQUENCES:
+        with connection.cursor() as cursor:
             cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, model._meta.pk.column])
-            sequence = _SEQUENCES[table] = cursor.fetchone()[0]
-        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, count])
-        STATEMENTS["nextval"] += 1
-        return sorted(row[0] for row in cursor.fetchall())
+            _SEQUENCES[table] = cursor.fetchone()[0]
+    return _SEQUENCES[table]
+
+
+def _next_ids(model: type[models.Model], count: int) -> list[int]:
+    return reserve_ids({model: count})[model]
+
+
+def reserve_ids(counts: dict[type[models.Model], int]) -> dict[type[models.Model], list[int]]:
+    """Ids for rows about to be inserted, from each table's sequence, in one
+    query (PostgreSQL; elsewhere {}: the inserts return them). Ids reserved but
+    not used are gaps, as after a rollback."""
+    wanted = {model: count for model, count in counts.items() if count > 0}
+    if connection.vendor != "postgresql" or not wanted:
+        return {}
+    parts, params = [], []
+    for model, count in wanted.items():
+        parts.append("ARRAY(SELECT nextval(%s) FROM generate_series(1, %s))")
+        params += [_sequence(model), count]
+    with timed("ids"), connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        arrays = cursor.fetchone()
+    STATEMENTS["nextval"] += 1
+    return {model: sorted(values) for model, values in zip(wanted, arrays, strict=True)}
 
 
 def _copy_sql(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, list]:
@@ -154,34 +181,44 @@ def _copy_sql(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, l
         quote = connection.ops.quote_name
         fields = [model._meta.get_field(name) for name in names]
         columns = ", ".join(quote(field.column) for field in fields)
-        json_columns = [i for i, field in enumerate(fields) if isinstance(field, models.JSONField)]
-        encoders = [(i, fields[i].encoder) for i in json_columns]
+        encoders = [
+            (i, field.encoder) for i, field in enumerate(fields) if isinstance(field, models.JSONField)
+        ]
         plan = _COPY_SQL[key] = (f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN", encoders)
     return plan
 
 
-def _copy(model: type[models.Model], names: tuple[str, ...], tuples: Iterable[tuple]) -> None:
+def _copy(model: type[models.Model], names: tuple[str, ...], tuples: Iterable[tuple], count: int) -> None:
     sql, encoders = _copy_sql(model, names)
+    if encoders:
+        tuples = (_encoded(values, encoders) for values in tuples)
+    analyze = _analyze_sql(model, count)
     # The psycopg cursor's copy(), under Django's error translation (IntegrityError, DataError…).
-    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        write = copy.write_row
-        if not encoders:
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        with cursor.cursor.copy(sql) as copy:
+            write = copy.write_row
             for values in tuples:
                 write(values)
-        else:
-            for values in tuples:
-                values = list(values)
-                for i, encoder in encoders:
-                    value = values[i]
-                    if value is not None and not isinstance(value, JsonText):
-                        values[i] = json.dumps(value, cls=encoder)
-                write(values)
-    STATEMENTS["copy"] += 1
+        STATEMENTS["copy"] += 1
+        if analyze:
+            with timed("analyze"):
+                cursor.execute(analyze)
+            STATEMENTS["analyze"] += 1
 
 
-def _keep_statistics(model: type[models.Model], added: int) -> None:
-    if getattr(model, "instance_type", None) is not None:
-        return  # history tables are read by object, through their own indexes
+def _encoded(values: tuple, encoders: list) -> list:
+    values = list(values)
+    for i, encoder in encoders:
+        value = values[i]
+        if value is not None and not isinstance(value, JsonText):
+            values[i] = json.dumps(value, cls=encoder)
+    return values
+
+
+def _analyze_sql(model: type[models.Model], added: int) -> str | None:
+    """`ANALYZE table` when this insert grows it enough to need fresh statistics."""
+    if model not in LOOKED_UP:
+        return None
     table = model._meta.db_table
     state = _GROWTH.get(table)
     if state is None:
@@ -189,12 +226,11 @@ def _keep_statistics(model: type[models.Model], added: int) -> None:
             cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
             state = _GROWTH[table] = [0, max(cursor.fetchone()[0], 0)]
     state[0] += added
-    if state[0] >= max(ANALYZE_AFTER, state[1] / 2):
-        with timed("analyze"), connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
-        STATEMENTS["analyze"] += 1
-        state[1] += state[0]
-        state[0] = 0
+    if state[0] < max(ANALYZE_AFTER, state[1]):
+        return None
+    state[1] += state[0]
+    state[0] = 0
+    return f"ANALYZE {connection.ops.quote_name(table)}"
 
 
 # -- history --------------------------------------------------------------------------------------
@@ -234,7 +270,7 @@ def history_insert(
     common = {**attribution(actor, reason), "history_date": when, "history_type": history_type}
     values = tuple(common.values())
     pick = operator.itemgetter(*tracked)
-    tuples_insert(historical, tracked + tuple(common), (pick(row) + values for row in rows))
+    tuples_insert(historical, tracked + tuple(common), (pick(row) + values for row in rows), len(rows))
 
 
 def model_rows(objs: Sequence[models.Model], *, exclude: tuple[str, ...] = ("id",)) -> list[dict[str, Any]]:
@@ -254,6 +290,7 @@ def events_insert(
     subjects: Sequence[tuple[models.Model, dict[str, Any], Any]],
     actor: Actor,
     when,
+    ids: Iterable[int] | bool = True,
 ) -> None:
     """Business events as `event_record` writes them, one per (subject, payload,
     correlation id), with their history rows (reason: the event type)."""
@@ -278,5 +315,5 @@ def events_insert(
             }
             for subject, payload, correlation_id in subjects
         ]
-    rows_insert(BusinessEvent, rows, ids=True)
+    rows_insert(BusinessEvent, rows, ids=ids)
     history_insert(BusinessEvent, rows, history_type="+", actor=actor, reason=type, when=when)
