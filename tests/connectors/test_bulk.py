@@ -430,7 +430,7 @@ def test_a_mixed_page_gives_the_same_counts_and_items_either_way(monkeypatch, co
                     _customer(2, name="Customer 2 renamed", v="002"),  # known: an update
                     _customer(3),  # new
                     _customer(4, name=""),  # cannot be mapped
-                    _customer(5, currency="XXX"),  # breaks a rule
+                    _customer(5, currency="ZZZ"),  # breaks a rule
                     _customer(6),  # twice in the page: created, then updated
                     _customer(6, name="Customer 6 again"),
                     _customer(7, v="001"),  # new
@@ -493,7 +493,7 @@ def test_a_record_named_earlier_in_the_page_is_not_created_before_its_turn(monke
 def test_running_again_changes_nothing(monkeypatch, connector, source):
     def prepare():
         source.pages = {
-            "customer": [[_customer(i) for i in range(1, 6)], [_customer(0, currency="XXX")]],
+            "customer": [[_customer(i) for i in range(1, 6)], [_customer(0, currency="ZZZ")]],
             "invoice": [[_invoice(i, f"cus_{i}") for i in range(1, 6)]],
         }
 

@@ -15,7 +15,7 @@ def test_it_refuses_floats_and_unknown_currencies():
     with pytest.raises(MoneyError):
         quantize(0.1, "USD")
     with pytest.raises(MoneyError):
-        quantize("1", "XXX")
+        quantize("1", "ZZZ")
 
 
 @pytest.mark.parametrize(

@@ -225,7 +225,7 @@ def _refusal(call):
 @pytest.mark.parametrize(
     "bad",
     [
-        {"currency": "XXX"},
+        {"currency": "ZZZ"},
         {"country": "Germany"},
         {"name": "  "},
         {"details": {"tax_id": "123", "tax_country": "DE"}},
