@@ -68,3 +68,29 @@ def user_roles(user) -> set[str]:
     if user.is_superuser:
         names |= set(ROLES)
     return names
+
+
+def grant_role_permissions(apps, app_label: str, grants: dict[str, tuple[str, ...]]) -> None:
+    """For an app's data migration: give each role group the app's permissions
+    named in `grants` ({codename: roles}), adding to what the groups already have.
+    Permissions are normally created after all migrations, so they are made here."""
+    from django.contrib.auth.management import create_permissions
+
+    app_config = apps.get_app_config(app_label)
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for codename, roles in grants.items():
+        permission = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        for role in roles:
+            Group.objects.get_or_create(name=role)[0].permissions.add(permission)
+
+
+def revoke_role_permissions(apps, app_label: str, grants: dict[str, tuple[str, ...]]) -> None:
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    permissions = Permission.objects.filter(content_type__app_label=app_label, codename__in=grants)
+    for group in Group.objects.filter(name__in=ROLES):
+        group.permissions.remove(*permissions)

@@ -6,8 +6,9 @@ records (never secrets); only Integration Admins configure connectors and start
 syncs or replays.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from revops.roles import grant_role_permissions, revoke_role_permissions
 
 ALL_ROLES = ("Finance Analyst", "Integration Admin", "Auditor")
 ADMINS = ("Integration Admin",)
@@ -25,34 +26,12 @@ GRANTS = {
 }
 
 
-def _permissions(apps):
-    # Permissions are normally created after all migrations; make sure ours exist now.
-    app_config = apps.get_app_config("connectors")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    return {
-        codename: Permission.objects.get(content_type__app_label="connectors", codename=codename)
-        for codename in GRANTS
-    }
-
-
 def grant(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    permissions = _permissions(apps)
-    for codename, roles in GRANTS.items():
-        for role in roles:
-            group, _ = Group.objects.get_or_create(name=role)
-            group.permissions.add(permissions[codename])
+    grant_role_permissions(apps, "connectors", GRANTS)
 
 
 def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    permissions = Permission.objects.filter(content_type__app_label="connectors", codename__in=GRANTS)
-    for group in Group.objects.filter(name__in=ALL_ROLES):
-        group.permissions.remove(*permissions)
+    revoke_role_permissions(apps, "connectors", GRANTS)
 
 
 class Migration(migrations.Migration):

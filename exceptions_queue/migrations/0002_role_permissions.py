@@ -4,8 +4,9 @@ The groups are made by revops/migrations/0002_roles.py; this adds to them (never
 replaces what they have). Keep in step with revops/roles.py.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from revops.roles import grant_role_permissions, revoke_role_permissions
 
 ALL_ROLES = ("Finance Analyst", "Integration Admin", "Auditor")
 EDITORS = ("Finance Analyst", "Integration Admin")
@@ -18,34 +19,12 @@ GRANTS = {
 }
 
 
-def _permissions(apps):
-    # Permissions are normally created after all migrations; make sure ours exist now.
-    app_config = apps.get_app_config("exceptions_queue")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    return {
-        codename: Permission.objects.get(content_type__app_label="exceptions_queue", codename=codename)
-        for codename in GRANTS
-    }
-
-
 def grant(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    permissions = _permissions(apps)
-    for codename, roles in GRANTS.items():
-        for role in roles:
-            group, _ = Group.objects.get_or_create(name=role)
-            group.permissions.add(permissions[codename])
+    grant_role_permissions(apps, "exceptions_queue", GRANTS)
 
 
 def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    permissions = Permission.objects.filter(content_type__app_label="exceptions_queue", codename__in=GRANTS)
-    for group in Group.objects.filter(name__in=ALL_ROLES):
-        group.permissions.remove(*permissions)
+    revoke_role_permissions(apps, "exceptions_queue", GRANTS)
 
 
 class Migration(migrations.Migration):
