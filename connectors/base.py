@@ -55,6 +55,14 @@ class ConnectorKind:
     def __init__(self, connector: Connector):
         self.connector = connector
 
+    # Canonical field names of business errors → dotted paths in this kind's
+    # payloads, so the exception queue can offer the right value for correction.
+    payload_paths: ClassVar[dict[str, dict[str, str]]] = {}
+
+    def payload_path(self, object_type: str, field: str) -> str:
+        """Where `field` of a business error lives in the payload ("" when unknown)."""
+        return self.payload_paths.get(object_type, {}).get(field, "")
+
     # The system name recorded on history, events, ExternalRefs and ownership checks.
     def system(self) -> str:
         return self.key

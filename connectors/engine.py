@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -371,8 +372,19 @@ def _map(kind: ConnectorKind, raw: RawRecord):
         return kind.map(raw)
     except MappingError as exc:
         raise BusinessError(
-            str(exc), code="VALIDATION_FAILED", field=exc.field, expected=exc.expected, actual=exc.actual
+            str(exc),
+            code="VALIDATION_FAILED",
+            field=exc.field,
+            path=payload_path(exc.field),
+            expected=exc.expected,
+            actual=exc.actual,
         ) from None
+
+
+def payload_path(field: str) -> str:
+    """A mapping error's field ("lines.data[0].amount") as the dotted path a
+    correction uses ("lines.data.0.amount")."""
+    return re.sub(r"\[(\d+)\]", r".\1", field or "")
 
 
 def _remember_version(connector: Connector, raw: RawRecord, digest: str) -> None:
@@ -422,9 +434,13 @@ def _open_exception(exc: BusinessError, *, raw, inbound, run, kind, actor) -> Ex
         inbound_record_id=inbound.pk,
         legal_entity=connector.legal_entity,
         payload=raw.payload,
+        external_id=raw.external_id,
+        subject=exc.subject,
         error_details=[
-            {"field": exc.field, "message": exc.message, "expected": exc.expected, "actual": exc.actual}
+            {**row, "path": row.get("path") or kind.payload_path(raw.object_type, row.get("field") or "")}
+            for row in exc.error_rows()
         ],
+        suggested_correction=exc.suggested_correction,
     )
     return item
 

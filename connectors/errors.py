@@ -160,7 +160,17 @@ class BusinessError(ConnectorError):
         expected: Any = None,
         actual: Any = None,
         details: dict | None = None,
+        path: str = "",
+        rows: list[dict[str, Any]] | None = None,
+        suggested_correction: dict[str, Any] | None = None,
+        subject: Any = None,
     ):
+        """`path` is the dotted path of the failing value in the vendor payload
+        (what a correction edits); `rows` replaces the single field/expected/actual
+        row when several values are wrong (e.g. tax per jurisdiction);
+        `suggested_correction` offers the analyst one-click fixes
+        ({"summary": str, "options": [{"key", "label", "description", "correction"}]});
+        `subject` is the canonical object concerned, when one exists."""
         if code not in BUSINESS_ERROR_CODES:
             raise ValueError(
                 f"{code!r} is not a business error code; use one of {sorted(BUSINESS_ERROR_CODES)}"
@@ -171,6 +181,24 @@ class BusinessError(ConnectorError):
         self.expected = expected
         self.actual = actual
         self.details = sanitize(details) if details else {}
+        self.path = path
+        self.rows = list(rows or [])
+        self.suggested_correction = suggested_correction
+        self.subject = subject
+
+    def error_rows(self) -> list[dict[str, Any]]:
+        """[{field, path, message, expected, actual}] for the exception item."""
+        if self.rows:
+            return [{"message": self.message, **row} for row in self.rows]
+        return [
+            {
+                "field": self.field,
+                "path": self.path,
+                "message": self.message,
+                "expected": self.expected,
+                "actual": self.actual,
+            }
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {

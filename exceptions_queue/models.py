@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from exceptions_queue.codes import CODES, ExceptionCode, Severity
 from revops.models.base import TimestampedModel, currency_field, money_field, tracked
@@ -75,6 +75,12 @@ class ExceptionItem(TimestampedModel):
     object_id = models.PositiveBigIntegerField(null=True, blank=True)
     subject = GenericForeignKey("content_type", "object_id")
     object_label = models.CharField(max_length=200, blank=True)
+    # Business keys the queue is searched and filtered by: the record's id in its
+    # source system and the customer it concerns (when one is known).
+    external_id = models.CharField(max_length=255, blank=True)
+    customer = models.ForeignKey(
+        "revops.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="exception_items"
+    )
     correlation_id = models.UUIDField(null=True, blank=True)
     legal_entity = models.ForeignKey(
         "revops.LegalEntity",
@@ -104,7 +110,15 @@ class ExceptionItem(TimestampedModel):
         "auth.Group", on_delete=models.SET_NULL, null=True, blank=True, related_name="exception_items"
     )
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
-    due_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="From the SLA of the routing rule")
+    routing_rule = models.ForeignKey(
+        "exceptions_queue.RoutingRule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The rule that set team, priority and due time when the item was opened",
+    )
 
     occurrences = models.PositiveIntegerField(default=1)
     first_seen_at = models.DateTimeField()
@@ -166,6 +180,8 @@ class ExceptionItem(TimestampedModel):
             models.Index(fields=["assignee", "status"], name="exception_assignee_status"),
             models.Index(fields=["correlation_id"], name="exception_correlation"),
             models.Index(fields=["content_type", "object_id"], name="exception_subject"),
+            models.Index(fields=["external_id"], name="exception_external_id"),
+            models.Index(fields=["customer", "status"], name="exception_customer_status"),
         ]
 
     def __str__(self) -> str:
@@ -204,3 +220,137 @@ class ExceptionComment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment by {self.actor} on #{self.item_id}"
+
+
+class RoutingRule(TimestampedModel):
+    """Who owns a new exception item, how urgent it is and when it is due.
+
+    Rules are tried in `position` order when an item is opened; the first whose
+    conditions all hold (an empty condition matches anything) sets the item's
+    team, priority and due time. The default rule has no conditions and is tried
+    last, so every item has an owner.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    position = models.PositiveIntegerField(help_text="Lower numbers are tried first")
+    enabled = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False, help_text="Tried last; matches every item")
+
+    codes = models.JSONField(default=list, blank=True, help_text="Exception codes; empty matches any")
+    legal_entity = models.ForeignKey(
+        "revops.LegalEntity", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    connector_name = models.CharField(max_length=100, blank=True, help_text="Blank matches any connector")
+    currency = currency_field(blank=True, help_text="The amount range applies to items in this currency")
+    amount_min = money_field(null=True, blank=True)
+    amount_max = money_field(null=True, blank=True)
+
+    team = models.ForeignKey("auth.Group", on_delete=models.PROTECT, related_name="+")
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority.choices, null=True, blank=True, help_text="Blank keeps the priority of the severity"
+    )
+    sla_hours = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: no due time")
+
+    history = tracked(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["is_default", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["position"], name="routing_rule_position_unique"),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="routing_rule_one_default"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_default=False)
+                | Q(codes=[], legal_entity__isnull=True, connector_name="", currency="")
+                & Q(amount_min__isnull=True, amount_max__isnull=True, enabled=True),
+                name="routing_rule_default_matches_all",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_min__isnull=True)
+                | Q(amount_max__isnull=True)
+                | Q(amount_max__gte=F("amount_min")),
+                name="routing_rule_amount_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_min__isnull=True, amount_max__isnull=True) | ~Q(currency=""),
+                name="routing_rule_amount_needs_currency",
+            ),
+            models.CheckConstraint(
+                condition=Q(sla_hours__isnull=True) | Q(sla_hours__gte=1), name="routing_rule_sla_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__isnull=True) | Q(priority__in=Priority.values),
+                name="routing_rule_priority_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BulkActionType(models.TextChoices):
+    ASSIGN = "assign", "Assign"
+    RESUBMIT = "resubmit", "Resubmit"
+    DISMISS = "dismiss", "Dismiss"
+
+
+class BulkState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class BulkAction(models.Model):
+    """One bulk change to exception items (a selection or everything matching a
+    filter), carried out by a background task that reports its progress here."""
+
+    Action = BulkActionType
+    State = BulkState
+
+    action = models.CharField(max_length=16, choices=Action.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    item_ids = models.JSONField(default=list, blank=True, help_text="The items chosen, fixed when confirmed")
+    filter_description = models.TextField(blank=True, help_text="The filter that chose them, as shown")
+    params = models.JSONField(default=dict, blank=True, help_text="assignee_id, reason")
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0, help_text="Closed or changed by someone else meanwhile")
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{item_id, message}], the first ones")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exception_bulk_actions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(processed__lte=F("total")), name="bulk_processed_within_total"
+            ),
+            models.CheckConstraint(
+                condition=Q(processed=F("succeeded") + F("skipped") + F("failed")),
+                name="bulk_counts_add_up",
+            ),
+            models.CheckConstraint(condition=Q(action__in=BulkActionType.values), name="bulk_action_valid"),
+            models.CheckConstraint(condition=Q(state__in=BulkState.values), name="bulk_state_valid"),
+            models.CheckConstraint(
+                condition=~Q(state="done") | Q(processed=F("total")), name="bulk_done_means_all_processed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.total} items (#{self.pk})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(self.processed * 100 / self.total)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)

@@ -37,7 +37,7 @@ from exceptions_queue.registry import (
 )
 from revops.actors import Actor
 from revops.errors import DomainValidationError, field_error
-from revops.models import LegalEntity
+from revops.models import Customer, LegalEntity
 from revops.models.base import stamp
 
 __all__ = [
@@ -80,6 +80,8 @@ def exception_open(
     error_details: Iterable[Mapping[str, Any]] = (),
     suggested_correction: Any = None,
     severity: str | None = None,
+    external_id: str = "",
+    customer: Customer | None = None,
 ) -> tuple[ExceptionItem, bool]:
     """Open an exception item, or count a repeat of the open one with this dedupe key.
 
@@ -112,6 +114,10 @@ def exception_open(
         legal_entity = getattr(subject, "legal_entity", None)
         if not isinstance(legal_entity, LegalEntity):
             legal_entity = None
+    if customer is None and subject is not None:
+        customer = subject if isinstance(subject, Customer) else getattr(subject, "customer", None)
+        if not isinstance(customer, Customer):
+            customer = None
     if correlation_id in (None, "") and subject is not None:
         correlation_id = getattr(subject, "correlation_id", None)
         if not isinstance(correlation_id, uuid.UUID):
@@ -144,6 +150,8 @@ def exception_open(
             connector_id=connector_id,
             connector_name=(connector_name or "").strip(),
             legal_entity=legal_entity,
+            external_id=(external_id or "").strip()[:255],
+            customer=customer,
             first_seen_at=now,
             last_seen_at=now,
             **{**seen, "payload": seen["payload"] if seen["payload"] is not None else {}},
@@ -354,19 +362,30 @@ def _lock_open(item: ExceptionItem, verb: str) -> ExceptionItem:
 
 
 def normalise_error_details(details: Iterable[Any] | None) -> list[dict[str, Any]]:
-    """[{field, message, expected, actual}], JSON-safe. A plain string is a message
-    without a field."""
+    """[{field, path, label, message, expected, actual}], JSON-safe: `field` names
+    the canonical field, `path` the value in the payload a correction edits,
+    `label` what the row is about for a person (e.g. a tax jurisdiction). A plain
+    string is a message without a field."""
     rows = []
     for entry in details or ():
         if isinstance(entry, Mapping):
             row = {
                 "field": str(entry.get("field") or ""),
+                "path": str(entry.get("path") or ""),
+                "label": str(entry.get("label") or ""),
                 "message": str(entry.get("message") or ""),
                 "expected": entry.get("expected"),
                 "actual": entry.get("actual"),
             }
         else:
-            row = {"field": "", "message": str(entry), "expected": None, "actual": None}
+            row = {
+                "field": "",
+                "path": "",
+                "label": "",
+                "message": str(entry),
+                "expected": None,
+                "actual": None,
+            }
         rows.append(_jsonable(row))
     return rows
 

@@ -52,6 +52,23 @@ class StripeKind(ConnectorKind):
     credential_fields = {"api_key": "Secret key (sk_live_… or sk_test_…)"}
     supports_webhooks = True
     default_base_url = "https://api.stripe.com"
+    payload_paths = {
+        "invoice": {
+            "customer_external_id": "customer",
+            "contract_external_id": "subscription",
+            "total": "total",
+            "currency": "currency",
+            "number": "number",
+        },
+        "contract": {"customer_external_id": "customer", "currency": "currency"},
+        "payment": {
+            "customer_external_id": "customer",
+            "invoice_external_id": "invoice",
+            "currency": "currency",
+        },
+        "credit_note": {"invoice_external_id": "invoice", "number": "number"},
+        "price": {"product_external_id": "product", "currency": "currency"},
+    }
 
     def __init__(self, connector):
         super().__init__(connector)

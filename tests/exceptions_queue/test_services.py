@@ -119,9 +119,12 @@ def test_it_opens_an_item_with_its_source_and_the_code_defaults():
     assert (item.connector_id, item.sync_run_id, item.inbound_record_id) == (7, 42, 1001)
     assert (item.amount, item.currency, item.occurrences) == (Decimal("8.00"), "USD", 1)
     assert item.first_seen_at == item.last_seen_at
+    assert item.customer == invoice.customer
     assert item.error_details == [
         {
             "field": "customer",
+            "path": "",
+            "label": "",
             "message": "Unknown customer",
             "expected": "a linked customer",
             "actual": "cus_9",
@@ -149,7 +152,14 @@ def test_it_counts_a_repeat_instead_of_adding_a_row(item):
     assert (again.message, again.sync_run_id, again.inbound_record_id) == ("Still unknown.", 43, 1002)
     assert again.payload["total"] == 10900
     assert again.error_details == [
-        {"field": "customer", "message": "Still unknown", "expected": None, "actual": None}
+        {
+            "field": "customer",
+            "path": "",
+            "label": "",
+            "message": "Still unknown",
+            "expected": None,
+            "actual": None,
+        }
     ]
     assert again.history.first().history_change_reason == "Seen again (2 times)"
 
@@ -290,7 +300,14 @@ def test_a_failed_resubmission_reopens_with_the_new_error_and_undoes_the_handler
     assert (result.status, result.occurrences) == (S.NEW, 2)
     assert result.message == "Stripe customer cus_10 is not linked either."
     assert result.error_details == [
-        {"field": "customer", "message": "Unknown customer", "expected": None, "actual": "cus_10"}
+        {
+            "field": "customer",
+            "path": "",
+            "label": "",
+            "message": "Unknown customer",
+            "expected": None,
+            "actual": "cus_10",
+        }
     ]
     assert result.correction == {"customer": "cus_10"} and result.resolved_at is None
     assert not Customer.objects.filter(number="WRITTEN-BY-HANDLER").exists()
@@ -307,7 +324,14 @@ def test_a_validation_error_from_the_services_reopens_field_by_field(item, me, h
     result = exception_resubmit(item=item, actor=me, reason="Retry")
     assert result.status == S.NEW
     assert result.error_details == [
-        {"field": "tax_id", "message": "DE123 is not a valid VAT number.", "expected": None, "actual": None}
+        {
+            "field": "tax_id",
+            "path": "",
+            "label": "",
+            "message": "DE123 is not a valid VAT number.",
+            "expected": None,
+            "actual": None,
+        }
     ]
     assert result.history.all()[1].history_change_reason == "Resubmitted as received: Retry"
 
