@@ -120,6 +120,9 @@ class ExceptionItem(TimestampedModel):
         help_text="The rule that set team, priority and due time when the item was opened",
     )
 
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the team was emailed about this item (high priority only)"
+    )
     occurrences = models.PositiveIntegerField(default=1)
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
@@ -127,7 +130,7 @@ class ExceptionItem(TimestampedModel):
     resolution_note = models.TextField(blank=True)
     dismissed_reason = models.TextField(blank=True)
 
-    history = tracked(excluded_fields=["updated_at"])
+    history = tracked(excluded_fields=["updated_at", "notified_at"])
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]
@@ -354,3 +357,22 @@ class BulkAction(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (self.State.DONE, self.State.FAILED)
+
+
+class SlaDigest(models.Model):
+    """One day's email to a team listing its items past their due time. The
+    unique (team, day) row is how the scheduled task claims the day's digest, so
+    a duplicate delivery sends nothing twice."""
+
+    team = models.ForeignKey("auth.Group", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    item_count = models.PositiveIntegerField()
+    recipients = models.PositiveIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "team"]
+        constraints = [models.UniqueConstraint(fields=["team", "day"], name="sla_digest_once_per_team_day")]
+
+    def __str__(self) -> str:
+        return f"SLA digest for {self.team} on {self.day}"
