@@ -27,6 +27,7 @@ class Status(models.TextChoices):
 
 OPEN_STATUSES = (Status.NEW, Status.IN_REVIEW, Status.RESUBMITTED)
 CLOSED_STATUSES = (Status.RESOLVED, Status.DISMISSED)
+OPEN_Q = Q(status__in=OPEN_STATUSES)
 
 
 class Priority(models.IntegerChoices):
@@ -185,6 +186,20 @@ class ExceptionItem(TimestampedModel):
             models.Index(fields=["content_type", "object_id"], name="exception_subject"),
             models.Index(fields=["external_id"], name="exception_external_id"),
             models.Index(fields=["customer", "status"], name="exception_customer_status"),
+            # The queue: one index per sort over the open items, and the filters' keys.
+            models.Index(fields=["-last_seen_at", "-id"], condition=OPEN_Q, name="exception_open_newest"),
+            models.Index(fields=["first_seen_at", "id"], condition=OPEN_Q, name="exception_open_oldest"),
+            models.Index(fields=["due_at", "id"], condition=OPEN_Q, name="exception_open_due"),
+            models.Index(
+                fields=["priority", "-last_seen_at", "-id"], condition=OPEN_Q, name="exception_open_priority"
+            ),
+            models.Index(fields=["-occurrences", "-id"], condition=OPEN_Q, name="exception_open_occurrences"),
+            models.Index(fields=["connector_id", "status"], name="exception_connector_status"),
+            models.Index(fields=["team", "status"], name="exception_team_status"),
+            models.Index(
+                fields=["object_label"], opclasses=["varchar_pattern_ops"], name="exception_label_prefix"
+            ),
+            models.Index(fields=["dedupe_key"], name="exception_dedupe_key"),
         ]
 
     def __str__(self) -> str:
@@ -376,3 +391,24 @@ class SlaDigest(models.Model):
 
     def __str__(self) -> str:
         return f"SLA digest for {self.team} on {self.day}"
+
+
+class SavedView(models.Model):
+    """A filter of the queue a person saved under a name, for themselves."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exception_saved_views"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=2000, blank=True, help_text="The queue's query string")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_view_name_unique_per_user"),
+            models.CheckConstraint(condition=Q(name__regex=r"\S"), name="saved_view_name_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
