@@ -343,6 +343,9 @@ class BulkAction(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last progress; a stale one lets a redelivered task take over"
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -23,11 +23,11 @@ from django.utils import timezone
 from exceptions_queue.codes import DEDUPE_KEY_MAX, Severity, code_info, make_dedupe_key
 from exceptions_queue.models import (
     OPEN_STATUSES,
-    PRIORITY_FOR_SEVERITY,
     ExceptionComment,
     ExceptionItem,
     Status,
 )
+from exceptions_queue.notifications import NOTIFY_AT_PRIORITY, notify_new_item
 from exceptions_queue.registry import (
     RESUBMIT_PENDING,
     STEP_KEY_RE,
@@ -35,6 +35,7 @@ from exceptions_queue.registry import (
     ResubmitFailed,
     get_resubmit_handler,
 )
+from exceptions_queue.routing import apply_routing
 from revops.actors import Actor
 from revops.errors import DomainValidationError, field_error
 from revops.models import Customer, LegalEntity
@@ -143,7 +144,6 @@ def exception_open(
         item = ExceptionItem(
             code=info.code,
             severity=severity,
-            priority=PRIORITY_FOR_SEVERITY[severity],
             dedupe_key=dedupe_key,
             step_key=step_key,
             source_system=(source_system or "").strip(),
@@ -162,7 +162,9 @@ def exception_open(
             item.content_type = ContentType.objects.get_for_model(subject)
             item.object_id = subject.pk
             item.object_label = _shorten(str(subject), 200)
-        stamp(item, actor, f"Opened: {_shorten(title, _REASON_EXCERPT)}")
+        rule = apply_routing(item, opened_at=now)
+        routed = f" (routed to {item.team} by rule {rule.name})" if rule is not None else ""
+        stamp(item, actor, f"Opened: {_shorten(title, _REASON_EXCERPT)}{routed}")
         try:
             with transaction.atomic():
                 item.save()
@@ -174,6 +176,8 @@ def exception_open(
             if existing is None:
                 raise
             return _seen_again(existing, seen, now=now, actor=actor), False
+        if item.priority <= NOTIFY_AT_PRIORITY and item.team_id is not None:
+            transaction.on_commit(lambda: notify_new_item(item.pk))
         return item, True
 
 
@@ -426,3 +430,57 @@ def _required(value: str | None, field: str, message: str) -> str:
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- checking a correction and taking an item (the detail page) ---------------------
+
+
+class _DryRunDone(Exception):
+    """Raised to roll back a dry run's savepoint after the handler has run."""
+
+
+def exception_check_correction(
+    *, item: ExceptionItem, correction: dict[str, Any] | None, actor: Actor
+) -> list[dict[str, Any]]:
+    """The errors a resubmission with `correction` would meet, without changing
+    anything: the step's handler runs exactly as `exception_resubmit` runs it, in
+    a savepoint that is always rolled back (callbacks it queued on commit are
+    dropped with it). An empty list means the correction would go through."""
+    if correction is not None and not isinstance(correction, Mapping):
+        raise field_error("correction", "A correction is a mapping of field names to values.")
+    item = ExceptionItem.objects.get(pk=item.pk)
+    if item.status not in RESUBMITTABLE:
+        raise field_error(
+            "status", f"This item is {item.get_status_display().lower()}; there is nothing to check."
+        )
+    try:
+        handler = get_resubmit_handler(item.step_key)
+    except NoResubmitHandler as exc:
+        raise field_error("step_key", str(exc)) from None
+    if correction is not None:
+        correction = _jsonable(dict(correction))
+    errors: list[dict[str, Any]] = []
+    try:
+        with transaction.atomic():
+            try:
+                # The handler sees the item as a resubmission would leave it.
+                item.correction = correction if correction is not None else item.correction
+                item.status = Status.RESUBMITTED
+                handler(item, correction, actor)
+            except ResubmitFailed as exc:
+                errors = normalise_error_details(exc.error_details or [exc.message])
+            except ValidationError as exc:
+                errors = normalise_error_details(_validation_details(exc))
+            raise _DryRunDone
+    except _DryRunDone:
+        pass
+    return errors
+
+
+def exception_take(*, item: ExceptionItem, actor: Actor) -> ExceptionItem:
+    """Assign the item to the person acting ("Assign to me")."""
+    if actor.user is None:
+        raise field_error("assignee", "Only a person can take an exception item.")
+    return exception_assign(
+        item=item, assignee=actor.user, actor=actor, reason=f"Taken by {actor.user.get_username()}"
+    )

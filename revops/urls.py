@@ -6,5 +6,6 @@ urlpatterns = [
     # Signed vendor webhooks: the only public URL besides login.
     path("webhooks/", include("connectors.webhook_urls")),
     path("connectors/", include("connectors.urls")),
+    path("exceptions/", include("exceptions_queue.urls")),
     path("", include("revops.web.urls")),
 ]

@@ -62,6 +62,13 @@ class Migration(migrations.Migration):
                 null=True,
             ),
         ),
+        migrations.AddField(
+            model_name="bulkaction",
+            name="heartbeat_at",
+            field=models.DateTimeField(
+                blank=True, help_text="Last progress; a stale one lets a redelivered task take over", null=True
+            ),
+        ),
         migrations.CreateModel(
             name="SlaDigest",
             fields=[

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from connectors.models import Connector, InboundRecord, SyncRun
+from exceptions_queue.models import BulkAction, ExceptionItem, RoutingRule
 from revops.models import BusinessEvent, CustomerContact, OwnershipRule
 from tests import factories as f
 from tests.connectors import memory_kind  # noqa: F401 - registers the "memory" connector kind
@@ -41,6 +43,11 @@ WEBHOOK = dict.fromkeys(ROLES, 405)
 # POST only; a GET is refused (403) before the method is checked (405).
 CONFIGURE_CONNECTORS = {**READ, "auditor": 403, "analyst": 403}
 RUN_CONNECTORS = {**CONFIGURE_CONNECTORS, "integration_admin": 405, "superuser": 405}
+
+# Routing rules: Integration Admins configure them. Bulk actions: whoever may
+# change items; the confirmation page without a selection is a 400.
+CONFIGURE_ROUTING = {**READ, "auditor": 403, "analyst": 403}
+BULK_CONFIRM = {**READ, "auditor": 403, "analyst": 400, "integration_admin": 400, "superuser": 400}
 
 # url name → (kind of page, whether it changes data)
 EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
@@ -89,6 +96,14 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "connectors:run_replay": (RUN_CONNECTORS, True),
     "connectors:record_detail": (READ, False),
     "connectors:record_replay": (RUN_CONNECTORS, True),
+    "exceptions_queue:bulk_confirm": (BULK_CONFIRM, True),
+    "exceptions_queue:bulk_list": (READ, False),
+    "exceptions_queue:bulk_detail": (READ, False),
+    "exceptions_queue:rule_list": (READ, False),
+    "exceptions_queue:rule_history": (READ, False),
+    "exceptions_queue:rule_add": (CONFIGURE_ROUTING, True),
+    "exceptions_queue:rule_edit": (CONFIGURE_ROUTING, True),
+    "exceptions_queue:rule_delete": (CONFIGURE_ROUTING, True),
 }
 
 
@@ -146,7 +161,14 @@ def objects(db):
         last_run=run,
         outcome="created",
     )
+    team = Group.objects.create(name="Walk team")
+    routing_rule = RoutingRule.objects.create(
+        name="Walk rule", position=10, team=team, codes=["TAX_MISMATCH"]
+    )
+    bulk_action = BulkAction.objects.create(action="dismiss", total=0, created_by=f.UserFactory())
     return {
+        "routing_rule": routing_rule,
+        "bulk_action": bulk_action,
         "customer": customer,
         "contact": contact,
         "contract": contract,
@@ -162,6 +184,9 @@ def objects(db):
 
 # url name → path kwargs, built from `objects`.
 KWARGS = {
+    "exceptions_queue:bulk_detail": lambda o: {"pk": o["bulk_action"].pk},
+    "exceptions_queue:rule_edit": lambda o: {"pk": o["routing_rule"].pk},
+    "exceptions_queue:rule_delete": lambda o: {"pk": o["routing_rule"].pk},
     "connectors:files:detail": lambda o: {"pk": o["file_import"].pk},
     "connectors:files:mapping_edit": lambda o: {"pk": o["column_mapping"].pk},
     "webhook": lambda o: {"name": "no-such-connector"},
@@ -216,6 +241,9 @@ def _snapshot() -> dict[str, int]:
     counts["connector history"] = Connector.history.count()
     counts["connectors"] = Connector.objects.count()
     counts["runs"] = SyncRun.objects.count()
+    counts["exception item history"] = ExceptionItem.history.count()
+    counts["routing rule history"] = RoutingRule.history.count()
+    counts["bulk actions"] = BulkAction.objects.count()
     return counts
 
 
