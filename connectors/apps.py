@@ -3,7 +3,7 @@ from importlib import import_module
 from django.apps import AppConfig
 
 # Each connector kind's module registers its ConnectorKind subclass on import.
-KIND_MODULES: tuple[str, ...] = ("connectors.stripe.kind", "connectors.files.kind")
+KIND_MODULES: tuple[str, ...] = ("connectors.stripe.kind", "connectors.files.kind", "connectors.avalara.kind")
 
 
 class ConnectorsConfig(AppConfig):

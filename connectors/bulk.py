@@ -87,7 +87,7 @@ def process_batch(raws: list[RawRecord], *, run, kind: ConnectorKind, ctx) -> tu
         _keep_order(page)
         customer_specs = {pos: _customer_spec(rec, ctx) for pos, rec in page.customers.items()}
         invoice_specs = {}
-        for pos, rec in page.invoices.items():
+        for pos, rec in list(page.invoices.items()):  # a refused one is demoted from the dict
             try:
                 invoice_specs[pos] = _invoice_spec(rec, ctx, targets)
             except Exception:  # the one-by-one path meets the same problem and reports it
@@ -327,6 +327,10 @@ def _customer_spec(rec: r.CustomerRecord, ctx) -> services.CustomerSpec:
 
 def _invoice_spec(rec: r.InvoiceRecord, ctx, targets) -> services.InvoiceSpec:
     """As `writers._create_invoice` creates an invoice."""
+    from connectors.tax_check import check_invoice_tax
+
+    # A tax mismatch raises here: the record goes one by one, which opens TAX_MISMATCH.
+    check_invoice_tax(rec, ctx, customer=targets[("customer", rec.customer_external_id)])
     lines = [
         billing.InvoiceLineSpec(
             description=line.description,

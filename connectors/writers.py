@@ -9,6 +9,7 @@ change refused by ownership rules). Problems a person must fix are raised as
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from connectors import records as r
+from connectors import tax_check
 from connectors.errors import BusinessError
 from revops.actors import Actor
 from revops.models import (
@@ -45,6 +47,11 @@ class WriteContext:
     actor: Actor
     legal_entity: LegalEntity
     reason: str  # e.g. "Sync stripe-us run 12"
+    # An analyst's resubmission directives (correction keys starting with "_",
+    # e.g. {"_tax": "use_expected"}), with "_reason" and "_exception" added.
+    directives: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Look-ups shared by the records of one page (e.g. the tax rate table).
+    cache: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass
@@ -377,6 +384,10 @@ def write_invoice(rec: r.InvoiceRecord, ctx: WriteContext) -> WriteResult:
 
 def _create_invoice(rec: r.InvoiceRecord, ctx: WriteContext) -> WriteResult:
     customer = _require(ctx, "customer", rec.customer_external_id, code="UNKNOWN_CUSTOMER", what="Customer")
+    # TAX_MISMATCH unless the tax is as expected or the analyst said how to resolve it.
+    resolved = tax_check.resolution(rec, tax_check.check_invoice_tax(rec, ctx, customer=customer), ctx)
+    if resolved is not None:
+        rec = resolved.record
     contract = _find(ctx, "contract", rec.contract_external_id)
     lines = []
     for line in rec.lines:
@@ -408,11 +419,19 @@ def _create_invoice(rec: r.InvoiceRecord, ctx: WriteContext) -> WriteResult:
         tax_mode=rec.tax_mode,
         lines=lines,
         issue=rec.status != Invoice.Status.DRAFT,
-        expected_total=rec.total,
+        expected_total=resolved.expected_total if resolved else rec.total,
         actor=ctx.actor,
-        reason=ctx.reason,
+        reason=f"{ctx.reason}: {resolved.note}" if resolved else ctx.reason,
     )
     _link(ctx, "invoice", rec.external_id, invoice)
+    if resolved is not None:
+        event_record(
+            type=resolved.event_type,
+            subject=invoice,
+            actor=ctx.actor,
+            correlation_id=invoice.correlation_id,
+            payload=resolved.event_payload,
+        )
     _follow_status(invoice, rec, ctx)
     return WriteResult(CREATED, invoice)
 
@@ -431,8 +450,34 @@ def _follow_status(invoice: Invoice, rec: r.InvoiceRecord, ctx: WriteContext) ->
     return False
 
 
+def _tax_corrected_from(invoice: Invoice, total) -> bool:
+    """True when revops corrected this invoice's tax away from a source total of `total`."""
+    from revops.models import BusinessEvent
+
+    return any(
+        _same_amount(payload.get("source_total"), total)
+        for payload in BusinessEvent.objects.filter(
+            type="invoice.tax_corrected",
+            subject_type__model="invoice",
+            subject_type__app_label="revops",
+            subject_id=invoice.pk,
+        ).values_list("payload", flat=True)
+    )
+
+
+def _same_amount(stored, amount) -> bool:
+    try:
+        return Decimal(str(stored)) == amount
+    except ArithmeticError:
+        return False
+
+
 def _update_invoice(invoice: Invoice, rec: r.InvoiceRecord, ctx: WriteContext) -> WriteResult:
-    if invoice.status != Invoice.Status.DRAFT and invoice.total != rec.total:
+    if (
+        invoice.status != Invoice.Status.DRAFT
+        and invoice.total != rec.total
+        and not _tax_corrected_from(invoice, rec.total)
+    ):
         raise BusinessError(
             f"Invoice {invoice.number} was issued for {invoice.total} {invoice.currency} but {ctx.system} now "
             f"says {rec.total} {rec.currency}; an issued invoice cannot change its total.",

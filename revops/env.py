@@ -78,3 +78,22 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of: {', '.join(choices)}.")
     return value
+
+
+def env_decimal(name: str, default: str, *, minimum: str | None = None, maximum: str | None = None):
+    """A decimal number such as 0.01, parsed exactly (never through a float)."""
+    from decimal import Decimal, InvalidOperation
+
+    value = _raw(name)
+    text = default if value is None else value
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={text!r} is not a decimal number, e.g. 0.01.") from None
+    if not number.is_finite():
+        raise ImproperlyConfigured(f"{name}={text!r} is not a finite decimal number.")
+    if minimum is not None and number < Decimal(minimum):
+        raise ImproperlyConfigured(f"{name}={number} is below the minimum of {minimum}.")
+    if maximum is not None and number > Decimal(maximum):
+        raise ImproperlyConfigured(f"{name}={number} is above the maximum of {maximum}.")
+    return number

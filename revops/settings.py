@@ -15,7 +15,7 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from revops.env import env_bool, env_choice, env_int, env_list, env_str
+from revops.env import env_bool, env_choice, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -263,3 +263,7 @@ REVOPS_FILE_IMPORT_SYNC_ROWS = env_int("REVOPS_FILE_IMPORT_SYNC_ROWS", 2000, min
 
 # Lists stop counting exactly beyond this many rows and say "more than N".
 REVOPS_LIST_COUNT_CAP = env_int("REVOPS_LIST_COUNT_CAP", 10000, minimum=100)
+
+# Tax checks: how far an invoice line's tax may differ from the expected tax (rate
+# table or tax engine), in the invoice's currency, before it opens TAX_MISMATCH.
+REVOPS_TAX_TOLERANCE = env_decimal("REVOPS_TAX_TOLERANCE", "0.01", minimum="0", maximum="1000")

@@ -11,6 +11,7 @@ from revops.models.integration import (
 )
 from revops.models.parties import Customer, CustomerContact, LegalEntity
 from revops.models.payments import Payment, PaymentApplication
+from revops.models.tax import TaxJurisdiction, TaxRateComponent
 
 __all__ = [
     "ALL_FIELDS",
@@ -33,6 +34,8 @@ __all__ = [
     "PaymentApplication",
     "Price",
     "Product",
+    "TaxJurisdiction",
     "TaxMode",
+    "TaxRateComponent",
     "UsageRecord",
 ]

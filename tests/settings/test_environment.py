@@ -46,6 +46,8 @@ def _load(env: dict[str, str]) -> subprocess.CompletedProcess:
         ({"ALLOWED_HOSTS": "a.example,,b.example"}, "has an empty item"),
         ({"EMAIL_HOST": "smtp.example", "EMAIL_PORT": "99999"}, "EMAIL_PORT=99999 is above the maximum"),
         ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL='verbose' must be one of"),
+        ({"REVOPS_TAX_TOLERANCE": "1 cent"}, "REVOPS_TAX_TOLERANCE='1 cent' is not a decimal number"),
+        ({"REVOPS_TAX_TOLERANCE": "-0.01"}, "REVOPS_TAX_TOLERANCE=-0.01 is below the minimum of 0"),
     ],
 )
 def test_a_malformed_setting_stops_start_up_with_a_clear_message(env, message):

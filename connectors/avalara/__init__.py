@@ -1,0 +1,1 @@
+"""Avalara AvaTax: a tax engine that answers what tax an invoice should carry."""
