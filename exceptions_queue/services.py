@@ -338,7 +338,7 @@ def _reopen_after_failure(
     message = (message or "").strip() or "The resubmitted step failed."
     item.status = Status.NEW
     item.message = message
-    item.error_details = normalise_error_details(details)
+    item.error_details = keep_known_paths(normalise_error_details(details), item.error_details)
     item.occurrences += 1
     item.last_seen_at = max(timezone.now(), item.last_seen_at)
     stamp(item, actor, f"Resubmission failed: {_shorten(message, _REASON_EXCERPT)}")
@@ -474,7 +474,7 @@ def exception_check_correction(
             raise _DryRunDone
     except _DryRunDone:
         pass
-    return errors
+    return keep_known_paths(errors, item.error_details)
 
 
 def exception_take(*, item: ExceptionItem, actor: Actor) -> ExceptionItem:
@@ -484,3 +484,15 @@ def exception_take(*, item: ExceptionItem, actor: Actor) -> ExceptionItem:
     return exception_assign(
         item=item, assignee=actor.user, actor=actor, reason=f"Taken by {actor.user.get_username()}"
     )
+
+
+def keep_known_paths(rows: list[dict[str, Any]], previous: Iterable[Any] | None) -> list[dict[str, Any]]:
+    """A handler's new error rows, each given the payload path the item's earlier
+    row for the same field had when the handler names only the field, so the
+    correction form keeps offering that value."""
+    paths = {
+        str(row.get("field")): str(row.get("path"))
+        for row in previous or ()
+        if isinstance(row, Mapping) and row.get("field") and row.get("path")
+    }
+    return [{**row, "path": row.get("path") or paths.get(row.get("field") or "", "")} for row in rows]

@@ -144,7 +144,12 @@ class _Display:
 
 
 def _tracked_names(row) -> list[str]:
-    return [f.name for f in row.instance_type._meta.fields if f.name not in IGNORED_FIELDS]
+    # Fields a model keeps out of its history (excluded_fields) are not on its rows.
+    return [
+        f.name
+        for f in row.instance_type._meta.fields
+        if f.name not in IGNORED_FIELDS and hasattr(row, f.attname)
+    ]
 
 
 def _entries_for_rows(

@@ -1,0 +1,599 @@
+"""The exception item detail page: what each role sees, each action's effect on
+the item and its history, the dry-run check, bad input, closed items, and a
+connector item resubmitted through the real pipeline handler."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from connectors import engine
+from connectors.models import Connector, InboundRecord
+from connectors.resubmit import register_kind_handlers
+from exceptions_queue.forms import CorrectionForm
+from exceptions_queue.models import ExceptionComment, ExceptionItem
+from exceptions_queue.registry import ResubmitFailed, register_resubmit_handler, unregister_resubmit_handler
+from exceptions_queue.services import (
+    exception_check_correction,
+    exception_open,
+    exception_resolve,
+    exception_take,
+)
+from revops.actors import Actor
+from revops.errors import DomainValidationError
+from revops.models import BusinessEvent, Customer, Invoice
+from tests import factories as f
+from tests.connectors.memory_kind import MemoryKind
+
+pytestmark = pytest.mark.django_db
+
+register_kind_handlers(MemoryKind)
+
+SYNC = Actor.for_system("stripe", "connector stripe-eu, run 42")
+STEP = "test.detail_invoice"
+S = ExceptionItem.Status
+
+
+class RecordingHandler:
+    """A resubmit handler whose behaviour a test sets through `effect`."""
+
+    def __init__(self):
+        self.calls = []
+        self.effect = None
+
+    def __call__(self, item, correction, actor):
+        self.calls.append((item.pk, correction, actor.label))
+        return self.effect(item, correction, actor) if self.effect else None
+
+
+@pytest.fixture
+def handler():
+    recording = RecordingHandler()
+    register_resubmit_handler(STEP, recording)
+    yield recording
+    unregister_resubmit_handler(STEP)
+
+
+def open_item(**overrides) -> ExceptionItem:
+    values = {
+        "code": "AMOUNT_MISMATCH",
+        "dedupe_key": "AMOUNT_MISMATCH|stripe:invoice:in_123|total",
+        "title": "Invoice in_123: total does not add up",
+        "message": "The lines add up to 10800 but the invoice says 18000.",
+        "step_key": STEP,
+        "actor": SYNC,
+        "source_system": "stripe",
+        "connector_id": 7,
+        "connector_name": "stripe-eu",
+        "sync_run_id": 42,
+        "inbound_record_id": 1001,
+        "external_id": "in_123",
+        "payload": {
+            "id": "in_123",
+            "customer": "cus_9",
+            "total": 18000,
+            "paid": False,
+            "lines": {"data": [{"amount": 10800, "description": "Seats"}]},
+        },
+        "error_details": [
+            {
+                "field": "total",
+                "path": "total",
+                "label": "Invoice total",
+                "message": "Total differs from the sum of the lines",
+                "expected": 10800,
+                "actual": 18000,
+            },
+            {"field": "", "message": "Checked against 1 line"},
+        ],
+        "suggested_correction": {
+            "summary": "The lines are right; the total is a typo.",
+            "options": [
+                {
+                    "key": "use_lines",
+                    "label": "Set the total to the lines' 10800",
+                    "description": "Posts the invoice at 108.00.",
+                    "correction": {"total": 10800},
+                }
+            ],
+        },
+    }
+    values.update(overrides)
+    return exception_open(**values)[0]
+
+
+@pytest.fixture
+def item():
+    return open_item()
+
+
+def url(name, item):
+    return reverse(f"exceptions_queue:{name}", args=[item.pk])
+
+
+def reasons(item) -> list[str]:
+    return list(
+        item.history.order_by("history_date", "history_id").values_list("history_change_reason", flat=True)
+    )
+
+
+# -- reading -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["analyst", "integration_admin", "superuser"])
+def test_it_shows_editors_the_problem_and_every_action(client, cast, item, handler, role):
+    client.force_login(cast[role])
+    response = client.get(url("detail", item))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Amount mismatch" in html and item.message in html
+    assert item.code_info.meaning in html  # why it matters, in plain language
+    for action in ("resubmit", "check", "assign", "dismiss", "comment"):
+        assert f'action="{url(action, item)}"' in html
+    assert 'name="option" value="use_lines"' in html
+    assert "Set the total to the lines&#x27; 10800" in html
+
+
+def test_it_shows_auditors_everything_but_no_forms(client, auditor, item, handler):
+    client.force_login(auditor)
+    response = client.get(url("detail", item))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert item.message in html and "Timeline" in html
+    assert html.split('<main id="main"', 1)[1].count("<form") == 0  # the only form is the top bar's log out
+    for action in ("resubmit", "check", "assign", "dismiss", "comment"):
+        assert url(action, item) not in html
+
+
+@pytest.mark.parametrize(("role", "status"), [("no_role", 403), ("anonymous", 302)])
+def test_it_refuses_the_page_to_users_without_the_view_permission(client, cast, item, role, status):
+    if cast[role] is not None:
+        client.force_login(cast[role])
+    assert client.get(url("detail", item)).status_code == status
+
+
+def test_an_unknown_item_is_a_404(client, analyst):
+    client.force_login(analyst)
+    assert client.get(reverse("exceptions_queue:detail", args=[999999])).status_code == 404
+
+
+def test_it_lays_out_expected_against_actual_and_highlights_the_failing_value(client, analyst, item, handler):
+    client.force_login(analyst)
+    response = client.get(url("detail", item))
+    html = response.content.decode()
+    rows = response.context["error_rows"]
+    assert (rows[0].label, rows[0].expected, rows[0].actual) == ("Invoice total", "10800", "18000")
+    assert 'class="pt-leaf pt-fail" data-path="total"' in html
+    assert 'data-path="lines.data.0.amount"' in html
+    form = response.context["correction_form"]
+    assert [row.path for row in form.rows] == ["total"]  # one input per failing value with a path
+    assert form["fix_0"].value() == "18000"
+
+
+def test_it_links_the_object_the_source_and_the_rest_of_the_flow(client, analyst, handler):
+    invoice = f.InvoiceFactory()
+    BusinessEvent.objects.create(
+        type="invoice.issued",
+        subject=invoice,
+        subject_label=f"Invoice {invoice.number}",
+        source="stripe",
+        actor="connector",
+        occurred_at=invoice.created_at,
+        correlation_id=invoice.correlation_id,
+    )
+    payment = f.PaymentFactory(customer=invoice.customer)
+    BusinessEvent.objects.create(
+        type="payment.received",
+        subject=payment,
+        subject_label=f"Payment {payment.number}",
+        source="stripe",
+        actor="connector",
+        occurred_at=invoice.created_at,
+        correlation_id=invoice.correlation_id,
+    )
+    item = open_item(subject=invoice)
+    sibling = open_item(dedupe_key="TAX_MISMATCH|other", code="TAX_MISMATCH", subject=invoice)
+    client.force_login(analyst)
+    html = client.get(url("detail", item)).content.decode()
+    assert f'href="{reverse("invoice_detail", args=[invoice.pk])}"' in html
+    assert f'href="{reverse("customer_detail", args=[invoice.customer_id])}"' in html
+    assert f'href="{reverse("connectors:detail", args=[7])}"' in html
+    assert f'href="{reverse("connectors:run_detail", args=[42])}"' in html
+    assert f'href="{reverse("connectors:record_detail", args=[1001])}"' in html
+    assert f'href="{url("detail", sibling)}"' in html
+    assert f'href="{reverse("payment_detail", args=[payment.pk])}"' in html
+    assert "payment.received" in html
+
+
+# -- assign, comment, dismiss ---------------------------------------------------------
+
+
+def test_it_assigns_to_me_to_someone_else_and_unassigns(client, analyst, integration_admin, item):
+    client.force_login(analyst)
+    response = client.post(url("assign", item), {"assignee": "me"})
+    assert response.status_code == 302 and response["Location"] == url("detail", item)
+    item.refresh_from_db()
+    assert (item.assignee, item.status) == (analyst, S.IN_REVIEW)
+
+    client.post(url("assign", item), {"assignee": str(integration_admin.pk)})
+    item.refresh_from_db()
+    assert item.assignee == integration_admin
+
+    client.post(url("assign", item), {"assignee": ""})
+    item.refresh_from_db()
+    assert item.assignee is None and item.status == S.IN_REVIEW
+    assert reasons(item)[-3:] == ["Assigned to analyst", "Assigned to integrator", "Unassigned"]
+    assert item.history.first().history_user == analyst
+
+
+def test_it_takes_an_item_for_the_person_acting(analyst, item):
+    taken = exception_take(item=item, actor=Actor.for_user(analyst))
+    assert taken.assignee == analyst and reasons(taken)[-1] == "Taken by analyst"
+    with pytest.raises(DomainValidationError):
+        exception_take(item=item, actor=SYNC)
+
+
+def test_it_refuses_to_assign_someone_who_does_not_work_the_queue(client, analyst, auditor, item):
+    client.force_login(analyst)
+    for value in (str(auditor.pk), "not-a-user", "999999"):
+        response = client.post(url("assign", item), {"assignee": value})
+        assert response.status_code == 400
+        assert "Choose someone who works exception items." in response.content.decode()
+    item.refresh_from_db()
+    assert item.assignee is None and item.history.count() == 1
+
+
+def test_an_htmx_assign_swaps_the_item_with_a_message(client, analyst, item):
+    client.force_login(analyst)
+    response = client.post(
+        url("assign", item), {"assignee": "me"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="item"
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="item"')
+    assert "is assigned to you" in html and "<html" not in html
+    item.refresh_from_db()
+    assert item.assignee == analyst
+
+
+def test_it_adds_comments_to_the_timeline_in_order(client, analyst, item):
+    client.force_login(analyst)
+    client.post(url("assign", item), {"assignee": "me"})
+    response = client.post(url("comment", item), {"body": "Asked billing to confirm the total."})
+    assert response.status_code == 302
+    comment = ExceptionComment.objects.get(item=item)
+    assert (comment.author, comment.actor, comment.body) == (
+        analyst,
+        "analyst",
+        "Asked billing to confirm the total.",
+    )
+    timeline = client.get(url("detail", item)).context["timeline"]
+    assert [entry.kind for entry in timeline] == ["created", "changed", "comment"]
+    assert timeline[-1].body == "Asked billing to confirm the total."
+
+
+def test_an_empty_comment_is_a_form_error(client, analyst, item):
+    client.force_login(analyst)
+    response = client.post(url("comment", item), {"body": "   "})
+    assert response.status_code == 400
+    assert "Write a comment first." in response.content.decode()
+    assert not ExceptionComment.objects.exists()
+
+
+def test_it_dismisses_with_a_reason_and_only_with_one(client, analyst, item):
+    client.force_login(analyst)
+    response = client.post(url("dismiss", item), {"reason": " "})
+    assert response.status_code == 400
+    assert "Dismissing an item needs a reason." in response.content.decode()
+    item.refresh_from_db()
+    assert item.status == S.NEW
+
+    response = client.post(url("dismiss", item), {"reason": "Test invoice, voided in Stripe"})
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert (item.status, item.dismissed_reason) == (S.DISMISSED, "Test invoice, voided in Stripe")
+    row = item.history.first()
+    assert (row.history_user, row.history_change_reason) == (
+        analyst,
+        "Dismissed: Test invoice, voided in Stripe",
+    )
+
+
+# -- resubmit and check ---------------------------------------------------------------
+
+
+def test_it_resubmits_the_corrected_values_in_their_json_types_and_records_the_diff(
+    client, analyst, item, handler
+):
+    client.force_login(analyst)
+    response = client.post(
+        url("resubmit", item),
+        {
+            "fix_0": "10800",
+            "extra_path": "paid",
+            "extra_value": "true",
+            "reason": "Total typed wrong in Stripe",
+        },
+    )
+    assert response.status_code == 302
+    assert handler.calls == [(item.pk, {"total": 10800, "paid": True}, "analyst")]
+    item.refresh_from_db()
+    assert item.status == S.RESOLVED and item.correction == {"total": 10800, "paid": True}
+    resubmitted = item.history.filter(status=S.RESUBMITTED).get()
+    assert resubmitted.history_user == analyst
+    assert (
+        resubmitted.history_change_reason
+        == "Resubmitted with corrected paid, total: Total typed wrong in Stripe"
+    )
+    timeline = client.get(url("detail", item)).context["timeline"]
+    corrections = [
+        (c.field, c.old, c.new) for e in timeline for c in e.changes if c.field.startswith("Correction")
+    ]
+    assert corrections == [("Correction paid", "", "true"), ("Correction total", "", "10800")]
+
+
+def test_it_resubmits_unchanged_values_as_received(client, analyst, item, handler):
+    client.force_login(analyst)
+    client.post(url("resubmit", item), {"fix_0": "18000", "reason": "Customer now synced"})
+    assert handler.calls == [(item.pk, None, "analyst")]
+    item.refresh_from_db()
+    assert item.status == S.RESOLVED and item.correction is None
+    assert "Resubmitted as received: Customer now synced" in reasons(item)
+
+
+def test_a_suggested_fix_resubmits_its_own_correction(client, analyst, item, handler):
+    client.force_login(analyst)
+    response = client.post(url("resubmit", item), {"option": "use_lines", "reason": "Lines are right"})
+    assert response.status_code == 302
+    assert handler.calls == [(item.pk, {"total": 10800}, "analyst")]
+    item.refresh_from_db()
+    assert item.status == S.RESOLVED and item.correction == {"total": 10800}
+
+
+def test_a_resubmission_that_fails_again_reopens_the_item_with_the_new_error(client, analyst, item, handler):
+    def fail(item, correction, actor):
+        raise ResubmitFailed(
+            "Still off by 1", [{"field": "total", "message": "Still off by 1", "expected": 10801}]
+        )
+
+    handler.effect = fail
+    client.force_login(analyst)
+    response = client.post(url("resubmit", item), {"fix_0": "10800", "reason": "try"}, follow=True)
+    assert "the step failed again: Still off by 1" in response.content.decode()
+    item.refresh_from_db()
+    assert (item.status, item.message, item.occurrences) == (S.NEW, "Still off by 1", 2)
+    assert item.correction == {"total": 10800}
+    # The new error keeps the payload path of the field, and the next form
+    # starts from the correction, not from the value received.
+    assert item.error_details[0]["path"] == "total"
+    assert response.context["correction_form"]["fix_0"].value() == "10800"
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"fix_0": "12.5", "reason": "r"}, "fix_0", "Enter a whole number"),
+        ({"fix_0": "abc", "reason": "r"}, "fix_0", "Enter a number."),
+        (
+            {"extra_path": "lines.data.3.amount", "extra_value": "1", "reason": "r"},
+            "extra_path",
+            "no value at",
+        ),
+        (
+            {"extra_path": "paid", "extra_value": "maybe", "reason": "r"},
+            "extra_value",
+            "Enter true or false.",
+        ),
+        ({"extra_path": "lines", "extra_value": "[1", "reason": "r"}, "extra_value", "Enter valid JSON"),
+        ({"extra_value": "x", "reason": "r"}, "extra_path", "Say which field"),
+        ({"fix_0": "10800", "reason": ""}, "reason", "required"),
+    ],
+)
+def test_bad_correction_input_is_a_form_error_and_changes_nothing(
+    client, analyst, item, handler, data, field, message
+):
+    client.force_login(analyst)
+    response = client.post(url("resubmit", item), data)
+    assert response.status_code == 400
+    form = response.context["correction_form"]
+    assert any(message in error for error in form.errors[field])
+    assert handler.calls == []
+    item.refresh_from_db()
+    assert item.status == S.NEW and item.history.count() == 1
+
+
+def test_an_unknown_suggested_fix_is_a_form_error(client, analyst, item, handler):
+    client.force_login(analyst)
+    response = client.post(url("resubmit", item), {"option": "made_up", "reason": "r"})
+    assert response.status_code == 400
+    assert "no longer offered" in response.content.decode()
+    assert handler.calls == []
+
+
+def test_the_check_runs_the_step_and_keeps_nothing(client, analyst, item, handler):
+    customer_count = Customer.objects.count()
+
+    def write_then_fail(item, correction, actor):
+        f.CustomerFactory(name="Written by the dry run")
+        item.save()
+        raise ResubmitFailed(
+            "Still off", [{"field": "total", "message": "Total still differs", "expected": 10800}]
+        )
+
+    handler.effect = write_then_fail
+    client.force_login(analyst)
+    response = client.post(
+        url("check", item), {"fix_0": "10700"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="correction"
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="panel" id="correction"')
+    assert "The check met 1 problem" in html and "Total still differs" in html
+    form = response.context["correction_form"]
+    assert form.errors["fix_0"] == ["Total still differs"]  # shown under the input it is about
+    assert handler.calls == [(item.pk, {"total": 10700}, "analyst")]
+    assert Customer.objects.count() == customer_count
+    item.refresh_from_db()
+    assert item.status == S.NEW and item.correction is None and item.history.count() == 1
+
+
+def test_the_check_says_when_a_correction_would_go_through(client, analyst, item, handler):
+    client.force_login(analyst)
+    response = client.post(url("check", item), {"fix_0": "10800"})
+    assert response.status_code == 200
+    assert "This correction would go through." in response.content.decode()
+    item.refresh_from_db()
+    assert item.status == S.NEW and item.history.count() == 1
+
+
+def test_the_check_service_returns_the_errors_a_resubmission_would_meet(analyst, item, handler):
+    handler.effect = lambda *_: (_ for _ in ()).throw(DomainValidationError({"total": ["Too large"]}))
+    errors = exception_check_correction(item=item, correction={"total": 1}, actor=Actor.for_user(analyst))
+    assert [(e["field"], e["message"]) for e in errors] == [("total", "Too large")]
+    handler.effect = None
+    assert exception_check_correction(item=item, correction=None, actor=Actor.for_user(analyst)) == []
+    with pytest.raises(DomainValidationError):
+        exception_check_correction(item=item, correction=["total"], actor=Actor.for_user(analyst))
+
+
+def test_an_item_without_a_handler_offers_no_resubmission(client, analyst):
+    item = open_item(step_key="nobody.handles_this")
+    client.force_login(analyst)
+    html = client.get(url("detail", item)).content.decode()
+    assert "cannot be resubmitted from here" in html
+    response = client.post(url("resubmit", item), {"reason": "try"})
+    assert response.status_code == 400
+    assert "No resubmit handler is registered" in response.content.decode()
+    item.refresh_from_db()
+    assert item.status == S.NEW
+
+
+# -- closed items ---------------------------------------------------------------------
+
+
+def test_a_closed_item_shows_no_forms_and_refuses_every_action(client, analyst, item, handler):
+    exception_resolve(item=item, actor=Actor.for_user(analyst), note="Fixed in Stripe")
+    client.force_login(analyst)
+    html = client.get(url("detail", item)).content.decode()
+    assert "Resolved: this item takes no more actions." in html
+    for action in ("resubmit", "check", "assign", "dismiss", "comment"):
+        assert f'action="{url(action, item)}"' not in html
+    history = item.history.count()
+    posts = [
+        ("assign", {"assignee": "me"}, "This item is resolved; it cannot be assigned."),
+        ("comment", {"body": "late note"}, "This item is resolved; it takes no more comments."),
+        ("dismiss", {"reason": "no"}, "This item is resolved; it cannot be dismissed."),
+        (
+            "resubmit",
+            {"fix_0": "10800", "reason": "again"},
+            "This item is resolved; it cannot be resubmitted.",
+        ),
+        (
+            "resubmit",
+            {"option": "use_lines", "reason": "again"},
+            "This item is resolved; it cannot be resubmitted.",
+        ),
+        ("check", {"fix_0": "10800"}, "This item is resolved; there is nothing to check."),
+    ]
+    for action, data, message in posts:
+        response = client.post(url(action, item), data)
+        assert response.status_code == 400, action
+        assert message in response.content.decode(), action
+    item.refresh_from_db()
+    assert item.status == S.RESOLVED and item.assignee is None and item.history.count() == history
+    assert handler.calls == [] and not ExceptionComment.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["assign", "comment", "dismiss", "resubmit", "check"])
+def test_auditors_may_not_act_and_actions_answer_post_only(client, auditor, analyst, item, action):
+    client.force_login(auditor)
+    assert client.post(url(action, item), {"assignee": "me", "body": "x", "reason": "x"}).status_code == 403
+    client.force_login(analyst)
+    assert client.get(url(action, item)).status_code == 405
+    item.refresh_from_db()
+    assert item.history.count() == 1
+
+
+# -- a connector item through the real handler ------------------------------------------
+
+
+@pytest.fixture
+def memory_source():
+    MemoryKind.reset()
+    yield MemoryKind
+    MemoryKind.reset()
+
+
+@pytest.fixture
+def connector():
+    return Connector.objects.create(name="mem", kind="memory", legal_entity=f.LegalEntityFactory())
+
+
+@pytest.fixture
+def unknown_customer_item(connector, memory_source, monkeypatch):
+    """An invoice naming a customer revops does not know, opened by a sync run."""
+    monkeypatch.setattr(MemoryKind, "payload_paths", {"invoice": {"customer_external_id": "customer"}})
+    memory_source.source["customer"] = [{"id": "cus_1", "name": "Known Ltd", "currency": "USD"}]
+    memory_source.source["invoice"] = [
+        {
+            "id": "in_1",
+            "number": "INV-1",
+            "customer": "cus_404",
+            "currency": "USD",
+            "total": "108.00",
+            "tax": "8.00",
+        }
+    ]
+    run = engine.run_create(connector=connector, trigger="manual")
+    engine.execute_run(run.pk)
+    return ExceptionItem.objects.get(code="UNKNOWN_CUSTOMER")
+
+
+def test_a_connector_item_corrected_to_a_known_customer_is_written_and_resolved(
+    client, analyst, unknown_customer_item
+):
+    item = unknown_customer_item
+    client.force_login(analyst)
+    page = client.get(url("detail", item))
+    form = page.context["correction_form"]
+    assert [(row.path, row.received) for row in form.rows] == [("customer", "cus_404")]
+
+    check = client.post(url("check", item), {"fix_0": "cus_1"})
+    assert "This correction would go through." in check.content.decode()
+    assert not Invoice.objects.exists()  # the check kept nothing
+
+    response = client.post(
+        url("resubmit", item), {"fix_0": "cus_1", "reason": "Stripe merged cus_404 into cus_1"}
+    )
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.status == S.RESOLVED and item.correction == {"customer": "cus_1"}
+    invoice = Invoice.objects.get(number="INV-1")
+    assert invoice.customer.name == "Known Ltd"
+    latest = invoice.history.first()
+    assert latest.history_user == analyst and "resubmitted by analyst" in latest.history_actor
+
+
+def test_a_connector_item_corrected_to_another_unknown_customer_reopens_with_the_new_error(
+    client, analyst, unknown_customer_item
+):
+    item = unknown_customer_item
+    client.force_login(analyst)
+    check = client.post(url("check", item), {"fix_0": "cus_777"})
+    assert check.context["correction_form"].errors["fix_0"] == [
+        "Customer cus_777 is not known in revops yet; sync or create it first."
+    ]
+    client.post(url("resubmit", item), {"fix_0": "cus_777", "reason": "Maybe this one"})
+    item.refresh_from_db()
+    assert item.status == S.NEW and item.occurrences == 2
+    assert "cus_777" in item.message
+    assert not Invoice.objects.exists()
+    assert (
+        InboundRecord.objects.get(external_id="in_1").payload["customer"] == "cus_404"
+    )  # the raw store is untouched
+
+
+def test_correction_form_reads_values_back_as_the_received_type(item):
+    form = CorrectionForm({"fix_0": "1,080,0", "reason": "r"}, item=item)
+    assert form.is_valid(), form.errors
+    assert form.correction == {"total": 10800}
