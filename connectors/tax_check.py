@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from connectors.errors import BusinessError
+from connectors.errors import BusinessError, ConfigurationError
 from connectors.records import InvoiceLineRecord, InvoiceRecord
 from revops.money import money_text, quantize
 
@@ -169,6 +169,9 @@ def _from_engine(rec: InvoiceRecord, ctx: WriteContext, connector, customer) -> 
         kind = get_kind(connector.kind)(connector)
         try:
             results[rec] = kind.expected_tax(rec, customer)
+        except ConfigurationError as exc:
+            # The invoice's own connector is fine: say which tax engine needs fixing.
+            raise ConfigurationError(f"Tax engine connector {connector.name}: {exc.message}") from exc
         finally:
             kind.close()
     expected = results[rec]

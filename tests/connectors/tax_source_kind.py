@@ -1,6 +1,7 @@
 """A connector kind serving invoices with taxed lines from memory, for the tax check.
 
-Payloads: {"id", "name", "currency"} for customers; for invoices {"id",
+Payloads: {"id", "name", "currency", "address": {line1, city, region,
+postal_code, country}} for customers; for invoices {"id",
 "number", "customer", "currency", "tax_mode", "status", "lines": [{"amount",
 "tax", "jurisdiction"}]}, the total being computed from the lines as the
 source would state it. Invoices are issued on 2026-03-01.
@@ -41,7 +42,12 @@ class TaxSourceKind(ConnectorKind):
     def map(self, raw: RawRecord):
         p = raw.payload
         if raw.object_type == "customer":
-            return r.CustomerRecord(external_id=p["id"], name=p["name"], currency=p.get("currency"))
+            return r.CustomerRecord(
+                external_id=p["id"],
+                name=p["name"],
+                currency=p.get("currency"),
+                address=r.Address(**p.get("address", {})),
+            )
         mode = p.get("tax_mode", "exclusive")
         lines = tuple(
             r.InvoiceLineRecord(
