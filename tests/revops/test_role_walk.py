@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from connectors.models import Connector, InboundRecord, SyncRun
 from exceptions_queue.models import BulkAction, ExceptionItem, RoutingRule
@@ -48,6 +49,9 @@ RUN_CONNECTORS = {**CONFIGURE_CONNECTORS, "integration_admin": 405, "superuser":
 # change items; the confirmation page without a selection is a 400.
 CONFIGURE_ROUTING = {**READ, "auditor": 403, "analyst": 403}
 BULK_CONFIRM = {**READ, "auditor": 403, "analyst": 400, "integration_admin": 400, "superuser": 400}
+# An exception item's actions (assign, comment, dismiss, resubmit, check): POST
+# only, for those who may change items; readers are refused before the method.
+ACT_ON_EXCEPTIONS = {**READ, "auditor": 403, "analyst": 405, "integration_admin": 405, "superuser": 405}
 
 # url name → (kind of page, whether it changes data)
 EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
@@ -104,6 +108,12 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "exceptions_queue:rule_add": (CONFIGURE_ROUTING, True),
     "exceptions_queue:rule_edit": (CONFIGURE_ROUTING, True),
     "exceptions_queue:rule_delete": (CONFIGURE_ROUTING, True),
+    "exceptions_queue:detail": (READ, False),
+    "exceptions_queue:assign": (ACT_ON_EXCEPTIONS, True),
+    "exceptions_queue:comment": (ACT_ON_EXCEPTIONS, True),
+    "exceptions_queue:dismiss": (ACT_ON_EXCEPTIONS, True),
+    "exceptions_queue:resubmit": (ACT_ON_EXCEPTIONS, True),
+    "exceptions_queue:check": (ACT_ON_EXCEPTIONS, True),
 }
 
 
@@ -166,9 +176,22 @@ def objects(db):
         name="Walk rule", position=10, team=team, codes=["TAX_MISMATCH"]
     )
     bulk_action = BulkAction.objects.create(action="dismiss", total=0, created_by=f.UserFactory())
+    now = timezone.now()
+    exception_item = ExceptionItem.objects.create(
+        code="UNKNOWN_CUSTOMER",
+        severity="medium",
+        title="walk-memory: invoice in_walk: customer cus_nobody unknown",
+        dedupe_key="UNKNOWN_CUSTOMER|walk|invoice|in_walk",
+        step_key="memory.invoice",
+        payload={"id": "in_walk", "customer": "cus_nobody"},
+        error_details=[{"field": "customer_external_id", "path": "customer", "message": "Unknown"}],
+        first_seen_at=now,
+        last_seen_at=now,
+    )
     return {
         "routing_rule": routing_rule,
         "bulk_action": bulk_action,
+        "exception_item": exception_item,
         "customer": customer,
         "contact": contact,
         "contract": contract,
@@ -187,6 +210,12 @@ KWARGS = {
     "exceptions_queue:bulk_detail": lambda o: {"pk": o["bulk_action"].pk},
     "exceptions_queue:rule_edit": lambda o: {"pk": o["routing_rule"].pk},
     "exceptions_queue:rule_delete": lambda o: {"pk": o["routing_rule"].pk},
+    "exceptions_queue:detail": lambda o: {"pk": o["exception_item"].pk},
+    "exceptions_queue:assign": lambda o: {"pk": o["exception_item"].pk},
+    "exceptions_queue:comment": lambda o: {"pk": o["exception_item"].pk},
+    "exceptions_queue:dismiss": lambda o: {"pk": o["exception_item"].pk},
+    "exceptions_queue:resubmit": lambda o: {"pk": o["exception_item"].pk},
+    "exceptions_queue:check": lambda o: {"pk": o["exception_item"].pk},
     "connectors:files:detail": lambda o: {"pk": o["file_import"].pk},
     "connectors:files:mapping_edit": lambda o: {"pk": o["column_mapping"].pk},
     "webhook": lambda o: {"name": "no-such-connector"},
