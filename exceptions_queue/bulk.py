@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from exceptions_queue import services
 from exceptions_queue.models import OPEN_STATUSES, BulkAction, ExceptionItem, Status
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 RUN_TASK = "exceptions_queue.tasks.run_bulk_action"
 MAX_ITEMS = 100_000  # one confirmation; larger sets are narrowed by filter first
-CHUNK = 100  # items between progress updates
+CHUNK = 500  # items between progress updates
 STALE_AFTER = dt.timedelta(minutes=5)  # a running action silent this long has lost its worker
 MAX_ERRORS_KEPT = 50
 
@@ -41,6 +42,12 @@ ELIGIBLE_STATUSES = {
     BulkAction.Action.ASSIGN: OPEN_STATUSES,
     BulkAction.Action.DISMISS: OPEN_STATUSES,
     BulkAction.Action.RESUBMIT: services.RESUBMITTABLE,
+}
+
+
+CHANGED_FIELDS = {
+    BulkAction.Action.DISMISS: ["status", "dismissed_reason", "resolved_at", "updated_at"],
+    BulkAction.Action.ASSIGN: ["assignee", "status", "updated_at"],
 }
 
 
@@ -157,9 +164,13 @@ def run_bulk_action(bulk_id: int) -> BulkAction | None:
         pending = bulk.item_ids[bulk.processed :]
         for start in range(0, len(pending), CHUNK):
             chunk = pending[start : start + CHUNK]
-            outcomes = [
-                _apply(bulk, item_id, actor=actor, reason=reason, assignee=assignee) for item_id in chunk
-            ]
+            if bulk.action == BulkAction.Action.RESUBMIT:
+                # Each resubmission re-runs its own step: one item at a time.
+                outcomes = [
+                    _apply(bulk, item_id, actor=actor, reason=reason, assignee=assignee) for item_id in chunk
+                ]
+            else:
+                outcomes = _apply_chunk(bulk, chunk, actor=actor, reason=reason, assignee=assignee)
             _record(bulk, outcomes)
     except Exception:
         logger.exception("bulk action %s stopped", bulk_id)
@@ -197,6 +208,51 @@ def _apply(bulk: BulkAction, item_id: int, *, actor: Actor, reason: str, assigne
         logger.exception("bulk action %s: item %s failed", bulk.pk, item_id)
         return "failed", item_id, f"{type(exc).__name__}: {exc}"[:500]
     return "succeeded", item_id, ""
+
+
+def _apply_chunk(
+    bulk: BulkAction, chunk: list[int], *, actor: Actor, reason: str, assignee
+) -> list[tuple[str, int, str]]:
+    """Dismiss or assign a chunk set-based: lock the rows, set the same fields the
+    single action sets (services.apply_dismissal / apply_assignment), and write
+    the rows and their history rows in a few statements."""
+    note = f"{reason} (bulk action #{bulk.pk})" if reason else f"Bulk action #{bulk.pk}"
+    if assignee is not None and not assignee.is_active:
+        message = f"{assignee.get_username()} is no longer an active user."
+        return [("skipped", item_id, message) for item_id in chunk]
+    now = timezone.now()
+    outcomes: list[tuple[str, int, str]] = []
+    with transaction.atomic():
+        found = ExceptionItem.objects.select_for_update().in_bulk(chunk)
+        changed = []
+        for item_id in chunk:
+            item = found.get(item_id)
+            if item is None:
+                outcomes.append(("skipped", item_id, "The item no longer exists."))
+                continue
+            if item.status not in ELIGIBLE_STATUSES[bulk.action]:
+                outcomes.append(("skipped", item_id, f"Already {item.get_status_display().lower()}."))
+                continue
+            if bulk.action == BulkAction.Action.DISMISS:
+                why = services.apply_dismissal(item, note, now=now)
+            else:
+                default = services.apply_assignment(item, assignee)
+                why = None if default is None else (note if reason else f"{default} (bulk action #{bulk.pk})")
+            outcomes.append(("succeeded", item_id, ""))
+            if why is not None:
+                item.updated_at = now
+                item._history_user = actor.user
+                item._change_reason = why
+                changed.append(item)
+        if changed:
+            bulk_update_with_history(
+                changed,
+                ExceptionItem,
+                fields=CHANGED_FIELDS[bulk.action],
+                default_date=now,
+                custom_historical_attrs={"history_source": actor.system, "history_actor": actor.label},
+            )
+    return outcomes
 
 
 def _record(bulk: BulkAction, outcomes: Iterable[tuple[str, int, str]]) -> None:

@@ -138,7 +138,9 @@ def test_resubmitting_leaves_items_waiting_for_their_result_alone(me):
 # -- pages ----------------------------------------------------------------------------------------
 
 
-def test_dismissing_everything_matching_a_filter_confirms_the_count_then_runs(client, analyst):
+def test_dismissing_everything_matching_a_filter_confirms_the_count_then_runs(
+    client, analyst, django_capture_on_commit_callbacks
+):
     open_items(3, code="LATE_USAGE")
     open_items(2, code="TAX_MISMATCH", prefix="t")
     client.force_login(analyst)
@@ -151,9 +153,10 @@ def test_dismissing_everything_matching_a_filter_confirms_the_count_then_runs(cl
     assert ("query", "code=LATE_USAGE") in hidden_query
     missing_reason = client.post(url, {**dict(hidden_query), "expected_count": "3", "reason": ""})
     assert missing_reason.status_code == 400 and ExceptionItem.objects.filter(status=S.DISMISSED).count() == 0
-    response = client.post(
-        url, {**dict(hidden_query), "expected_count": "3", "reason": "Usage feed replayed"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url, {**dict(hidden_query), "expected_count": "3", "reason": "Usage feed replayed"}
+        )
     assert response.status_code == 302
     action = BulkAction.objects.get()
     assert response["Location"] == reverse("exceptions_queue:bulk_detail", args=[action.pk])
@@ -163,16 +166,20 @@ def test_dismissing_everything_matching_a_filter_confirms_the_count_then_runs(cl
     assert "Done" in progress and "3 of 3" in progress
 
 
-def test_ticked_items_are_assigned_from_the_confirmation_page(client, analyst, integration_admin):
+def test_ticked_items_are_assigned_from_the_confirmation_page(
+    client, analyst, integration_admin, django_capture_on_commit_callbacks
+):
     items = open_items(3)
     client.force_login(analyst)
     url = reverse("exceptions_queue:bulk_confirm")
     ids = [str(items[0].pk), str(items[2].pk)]
     page = client.get(url, {"action": "assign", "ids": ids})
     assert "Assign 2 items?" in page.content.decode()
-    client.post(
-        url, {"action": "assign", "ids": ids, "expected_count": "2", "assignee_id": str(integration_admin.pk)}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            url,
+            {"action": "assign", "ids": ids, "expected_count": "2", "assignee_id": str(integration_admin.pk)},
+        )
     assert list(ExceptionItem.objects.filter(assignee=integration_admin).order_by("pk")) == [
         items[0],
         items[2],
