@@ -241,12 +241,29 @@ def exception_resolve_if_open(*, dedupe_key: str, actor: Actor, note: str) -> Ex
 def exception_dismiss(*, item: ExceptionItem, actor: Actor, reason: str) -> ExceptionItem:
     reason = _required(reason, "reason", "Dismissing an exception needs a reason.")
     item = _lock_open(item, "dismissed")
-    item.status = Status.DISMISSED
-    item.dismissed_reason = reason
-    item.resolved_at = timezone.now()
-    stamp(item, actor, f"Dismissed: {reason}")
+    stamp(item, actor, apply_dismissal(item, reason, now=timezone.now()))
     item.save()
     return item
+
+
+def apply_dismissal(item: ExceptionItem, reason: str, *, now) -> str:
+    """Set a locked open item's fields for dismissal; returns the history reason.
+    Shared by the single action and the set-based bulk path."""
+    item.status = Status.DISMISSED
+    item.dismissed_reason = reason
+    item.resolved_at = now
+    return f"Dismissed: {reason}"
+
+
+def apply_assignment(item: ExceptionItem, assignee) -> str | None:
+    """Set a locked open item's assignee (a new item someone takes is in review);
+    returns the default history reason, or None when nothing changes."""
+    if item.assignee_id == (assignee.pk if assignee is not None else None):
+        return None
+    item.assignee = assignee
+    if assignee is not None and item.status == Status.NEW:
+        item.status = Status.IN_REVIEW
+    return f"Assigned to {assignee.get_username()}" if assignee is not None else "Unassigned"
 
 
 @transaction.atomic
@@ -255,12 +272,9 @@ def exception_assign(*, item: ExceptionItem, assignee, actor: Actor, reason: str
     item = _lock_open(item, "assigned")
     if assignee is not None and not assignee.is_active:
         raise field_error("assignee", f"{assignee.get_username()} is not an active user.")
-    if item.assignee_id == (assignee.pk if assignee is not None else None):
+    default = apply_assignment(item, assignee)
+    if default is None:
         return item
-    item.assignee = assignee
-    if assignee is not None and item.status == Status.NEW:
-        item.status = Status.IN_REVIEW
-    default = f"Assigned to {assignee.get_username()}" if assignee is not None else "Unassigned"
     stamp(item, actor, (reason or "").strip() or default)
     item.save()
     return item

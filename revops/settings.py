@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -260,6 +261,17 @@ REVOPS_WEBHOOK_RETENTION_DAYS = env_int("REVOPS_WEBHOOK_RETENTION_DAYS", 45, min
 # upload request before the rest is handed to the background worker.
 REVOPS_FILE_IMPORT_MAX_BYTES = env_int("REVOPS_FILE_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 REVOPS_FILE_IMPORT_SYNC_ROWS = env_int("REVOPS_FILE_IMPORT_SYNC_ROWS", 2000, minimum=0)
+
+# Where people reach this app: the links in notification emails start with it.
+REVOPS_BASE_URL = env_str("REVOPS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not re.match(r"^https?://[^/\s]+(/\S*)?$", REVOPS_BASE_URL):
+    raise ImproperlyConfigured(
+        f"REVOPS_BASE_URL must be an http(s) URL such as https://revops.example.com, not {REVOPS_BASE_URL!r}."
+    )
+
+# Exception queue: bulk actions on up to this many items run in the request;
+# larger ones go to the background worker and report their progress.
+REVOPS_BULK_INLINE_MAX = env_int("REVOPS_BULK_INLINE_MAX", 200, minimum=0, maximum=10_000)
 
 # Lists stop counting exactly beyond this many rows and say "more than N".
 REVOPS_LIST_COUNT_CAP = env_int("REVOPS_LIST_COUNT_CAP", 10000, minimum=100)
