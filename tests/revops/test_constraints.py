@@ -535,6 +535,56 @@ def test_it_refuses_an_ownership_rule_with_a_blank_field():
     )
 
 
+# -- tax rate table ------------------------------------------------------------------
+
+
+def _tax_component(**overrides):
+    jurisdiction = m.TaxJurisdiction.objects.create(code="US-CA-92615", name="Irvine", country="US")
+    values = dict(
+        jurisdiction=jurisdiction,
+        name="CA STATE TAX",
+        type="state",
+        rate=Decimal("6"),
+        valid_from=dt.date(2026, 1, 1),
+    )
+    values.update(overrides)
+    return m.TaxRateComponent.objects.create(**values)
+
+
+def test_it_refuses_a_blank_tax_jurisdiction_code():
+    _breaks(
+        "tax_jurisdiction_code_not_blank",
+        lambda: m.TaxJurisdiction.objects.create(code="", name="Nowhere", country="US"),
+    )
+
+
+def test_it_refuses_a_tax_jurisdiction_country_that_is_not_iso():
+    _breaks(
+        "tax_jurisdiction_country_iso",
+        lambda: m.TaxJurisdiction.objects.create(code="X", name="Nowhere", country="us"),
+    )
+
+
+def test_it_refuses_a_tax_rate_above_100_percent():
+    _breaks("tax_component_rate_range", _update(_tax_component(), rate=Decimal("100.5")))
+
+
+def test_it_refuses_a_negative_tax_rate():
+    _breaks("tax_component_rate_range", _update(_tax_component(), rate=Decimal("-1")))
+
+
+def test_it_refuses_a_tax_rate_that_ends_before_it_starts():
+    _breaks("tax_component_validity_ordered", _update(_tax_component(), valid_to=dt.date(2025, 12, 31)))
+
+
+def test_it_refuses_a_tax_component_without_a_name():
+    _breaks("tax_component_name_not_blank", _update(_tax_component(), name=""))
+
+
+def test_it_refuses_an_unknown_tax_component_type():
+    _breaks("tax_component_type_known", _update(_tax_component(), type="galactic"))
+
+
 def test_every_constraint_in_the_models_has_a_case_here():
     """A new constraint without a test here fails this test."""
     import inspect
@@ -561,6 +611,8 @@ def test_every_constraint_in_the_models_has_a_case_here():
             m.PaymentApplication,
             m.ExternalRef,
             m.OwnershipRule,
+            m.TaxJurisdiction,
+            m.TaxRateComponent,
         )
         for constraint in model._meta.constraints
     }
