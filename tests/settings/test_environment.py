@@ -48,6 +48,8 @@ def _load(env: dict[str, str]) -> subprocess.CompletedProcess:
         ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL='verbose' must be one of"),
         ({"REVOPS_TAX_TOLERANCE": "1 cent"}, "REVOPS_TAX_TOLERANCE='1 cent' is not a decimal number"),
         ({"REVOPS_TAX_TOLERANCE": "-0.01"}, "REVOPS_TAX_TOLERANCE=-0.01 is below the minimum of 0"),
+        ({"REVOPS_BASE_URL": "revops.example.com"}, "REVOPS_BASE_URL must be an http(s) URL"),
+        ({"REVOPS_BULK_INLINE_MAX": "lots"}, "REVOPS_BULK_INLINE_MAX='lots' is not a whole number"),
     ],
 )
 def test_a_malformed_setting_stops_start_up_with_a_clear_message(env, message):
