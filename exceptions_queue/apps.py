@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ExceptionsQueueConfig(AppConfig):
     name = "exceptions_queue"
     verbose_name = "Exception queue"
+
+    def ready(self) -> None:
+        from revops.web.nav import register_nav_item
+
+        register_nav_item(
+            "Exceptions", "exceptions_queue:list", permission="exceptions_queue.view_exceptionitem", order=10
+        )

@@ -25,6 +25,7 @@ from exceptions_queue.selectors import (
     ALL,
     OPEN,
     QUEUE_DEFAULT_SORT,
+    QUEUE_SORT_LABELS,
     QUEUE_SORTS,
     SLA_BREACHING,
     SLA_CHOICES,
@@ -41,6 +42,13 @@ from revops.money import CURRENCY_CHOICES
 ME = "me"
 NOBODY = "none"
 MAX_AGE_DAYS = 3650
+
+SLA_WORDS = {
+    SLA_BREACHING: "breaching SLA",
+    SLA_DUE_SOON: "due within 24 h",
+    SLA_ON_TRACK: "on track",
+    SLA_NONE: "no SLA",
+}
 
 STATUS_CHOICES = [
     (OPEN, "Open"),
@@ -98,7 +106,7 @@ class QueueFilterForm(forms.Form):
     currency = forms.ChoiceField(required=False, choices=_any(CURRENCY_CHOICES))
     amount_min = forms.DecimalField(required=False, max_digits=18, decimal_places=4, label="Amount from")
     amount_max = forms.DecimalField(required=False, max_digits=18, decimal_places=4, label="to")
-    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+    sort = forms.ChoiceField(required=False, choices=list(QUEUE_SORT_LABELS.items()), label="Sort")
 
     def __init__(self, data=None, *, user=None, **kwargs):
         super().__init__(data if data is not None else {}, **kwargs)
@@ -250,7 +258,7 @@ def describe_filter(form: QueueFilterForm) -> str:
         names = dict(connector_choices())
         parts.append(f"connector {names.get(data['connector'], '#' + str(data['connector']))}")
     if data.get("sla"):
-        parts.append(dict(SLA_CHOICES)[data["sla"]].lower())
+        parts.append(SLA_WORDS[data["sla"]])
     if data.get("older_than"):
         parts.append(f"older than {data['older_than']} days")
     low, high = data.get("amount_min"), data.get("amount_max")

@@ -2,11 +2,14 @@
 
 from django.urls import path
 
-from exceptions_queue.views import bulk, detail, rules
+from exceptions_queue.views import bulk, detail, queue, rules
 
 app_name = "exceptions_queue"
 
 urlpatterns = [
+    path("", queue.queue_list, name="list"),
+    path("views/save/", queue.saved_view_add, name="saved_view_add"),
+    path("views/<int:pk>/delete/", queue.saved_view_remove, name="saved_view_remove"),
     path("bulk/", bulk.bulk_confirm, name="bulk_confirm"),
     path("bulk/actions/", bulk.bulk_list, name="bulk_list"),
     path("bulk/<int:pk>/", bulk.bulk_detail, name="bulk_detail"),

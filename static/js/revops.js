@@ -19,6 +19,26 @@
       if (form.getAll(key).every(function (value) { return value === ""; })) { form.delete(key); }
     });
   });
+  // Exception queue: "select all on this page" ticks every row; ticking a row
+  // or "select all matching" keeps the two choices apart. "/" focuses search.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var form = box.form;
+    if (!form || box.type !== "checkbox") { return; }
+    if (box.hasAttribute("data-select-all")) {
+      form.querySelectorAll('input[name="ids"]').forEach(function (row) { row.checked = box.checked; });
+    } else if (box.name === "ids" && !box.checked) {
+      var all = form.querySelector("[data-select-all]");
+      if (all) { all.checked = false; }
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var active = document.activeElement;
+    if (active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) { return; }
+    var search = document.querySelector("[data-search-shortcut]");
+    if (search) { event.preventDefault(); search.focus(); search.select(); }
+  });
   // A failed htmx request (network or server) says so instead of doing nothing.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr ? event.detail.xhr.status : "";

@@ -52,6 +52,8 @@ BULK_CONFIRM = {**READ, "auditor": 403, "analyst": 400, "integration_admin": 400
 # An exception item's actions (assign, comment, dismiss, resubmit, check): POST
 # only, for those who may change items; readers are refused before the method.
 ACT_ON_EXCEPTIONS = {**READ, "auditor": 403, "analyst": 405, "integration_admin": 405, "superuser": 405}
+# Saving or deleting one's own queue view: anyone who may read the queue, POST only.
+SAVE_OWN_VIEW = {**READ, "analyst": 405, "integration_admin": 405, "auditor": 405, "superuser": 405}
 
 # url name → (kind of page, whether it changes data)
 EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
@@ -100,6 +102,9 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "connectors:run_replay": (RUN_CONNECTORS, True),
     "connectors:record_detail": (READ, False),
     "connectors:record_replay": (RUN_CONNECTORS, True),
+    "exceptions_queue:list": (READ, False),
+    "exceptions_queue:saved_view_add": (SAVE_OWN_VIEW, False),
+    "exceptions_queue:saved_view_remove": (SAVE_OWN_VIEW, False),
     "exceptions_queue:bulk_confirm": (BULK_CONFIRM, True),
     "exceptions_queue:bulk_list": (READ, False),
     "exceptions_queue:bulk_detail": (READ, False),
@@ -208,6 +213,8 @@ def objects(db):
 # url name → path kwargs, built from `objects`.
 KWARGS = {
     "exceptions_queue:bulk_detail": lambda o: {"pk": o["bulk_action"].pk},
+    # POST only: a GET is answered before the view is looked up.
+    "exceptions_queue:saved_view_remove": lambda o: {"pk": 1},
     "exceptions_queue:rule_edit": lambda o: {"pk": o["routing_rule"].pk},
     "exceptions_queue:rule_delete": lambda o: {"pk": o["routing_rule"].pk},
     "exceptions_queue:detail": lambda o: {"pk": o["exception_item"].pk},
