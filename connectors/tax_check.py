@@ -418,7 +418,6 @@ def _with_expected_tax(rec: InvoiceRecord, finding: TaxFinding) -> InvoiceRecord
 
 
 def _percent(rate: Decimal) -> str:
-    text = f"{rate:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text} %"
+    from revops.services.tax import percent_text
+
+    return percent_text(rate)

@@ -79,6 +79,14 @@ def within_tolerance(expected: Decimal, actual: Decimal, tolerance: Decimal) -> 
     return abs(to_decimal(expected) - to_decimal(actual)) <= to_decimal(tolerance)
 
 
+def percent_text(rate: Decimal) -> str:
+    """A rate as people read it: 6 %, 0.25 %, 7.75 % (no trailing zeros)."""
+    text = f"{to_decimal(rate):f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} %"
+
+
 def components_on(components: Sequence[TaxRateComponent], day: dt.date) -> list[ComponentRate]:
     """The components of a jurisdiction that apply on `day`, as calculation input."""
     return [

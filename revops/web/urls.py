@@ -13,6 +13,7 @@ from revops.web.views import (
     ownership,
     payments,
     products,
+    tax,
 )
 
 urlpatterns = [
@@ -54,4 +55,14 @@ urlpatterns = [
     path("ownership-rules/history/", ownership.ownership_rule_history, name="ownership_rule_history"),
     path("ownership-rules/<int:pk>/edit/", ownership.ownership_rule_edit, name="ownership_rule_edit"),
     path("ownership-rules/<int:pk>/delete/", ownership.ownership_rule_delete, name="ownership_rule_delete"),
+    # The tax rate table
+    path("tax-rates/", tax.tax_jurisdiction_list, name="tax_jurisdiction_list"),
+    path("tax-rates/add/", tax.tax_jurisdiction_add, name="tax_jurisdiction_add"),
+    path("tax-rates/<int:pk>/", tax.tax_jurisdiction_detail_page, name="tax_jurisdiction_detail"),
+    path("tax-rates/<int:pk>/history/", tax.tax_jurisdiction_history, name="tax_jurisdiction_history"),
+    path("tax-rates/<int:pk>/edit/", tax.tax_jurisdiction_edit, name="tax_jurisdiction_edit"),
+    path("tax-rates/<int:pk>/rates/add/", tax.tax_component_add, name="tax_component_add"),
+    path(
+        "tax-rates/<int:pk>/rates/<int:component_pk>/edit/", tax.tax_component_edit, name="tax_component_edit"
+    ),
 ]

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from connectors.models import Connector, InboundRecord, SyncRun
 from exceptions_queue.models import BulkAction, ExceptionItem, RoutingRule
-from revops.models import BusinessEvent, CustomerContact, OwnershipRule
+from revops.models import BusinessEvent, CustomerContact, OwnershipRule, TaxJurisdiction, TaxRateComponent
 from tests import factories as f
 from tests.connectors import memory_kind  # noqa: F401 - registers the "memory" connector kind
 from tests.connectors.files.walk import walk_objects
@@ -85,6 +85,13 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "ownership_rule_history": (READ, False),
     "ownership_rule_edit": (EDIT_OWNERSHIP, True),
     "ownership_rule_delete": (EDIT_OWNERSHIP, True),
+    "tax_jurisdiction_list": (READ, False),
+    "tax_jurisdiction_detail": (READ, False),
+    "tax_jurisdiction_history": (READ, False),
+    "tax_jurisdiction_add": (EDIT_OWNERSHIP, True),
+    "tax_jurisdiction_edit": (EDIT_OWNERSHIP, True),
+    "tax_component_add": (EDIT_OWNERSHIP, True),
+    "tax_component_edit": (EDIT_OWNERSHIP, True),
     "connectors:list": (READ, False),
     "connectors:add": (CONFIGURE_CONNECTORS, True),
     "connectors:detail": (READ, False),
@@ -159,6 +166,10 @@ def objects(db):
     invoice = f.InvoiceFactory(customer=customer, contract=contract)
     payment = f.PaymentFactory(customer=customer)
     rule = OwnershipRule.objects.create(object_type="customer", field="name", owner_system="salesforce")
+    jurisdiction = TaxJurisdiction.objects.create(code="US-CA-92615", name="Irvine", country="US")
+    rate = TaxRateComponent.objects.create(
+        jurisdiction=jurisdiction, name="CA STATE TAX", type="state", rate=6, valid_from="2017-01-01"
+    )
     connector = Connector.objects.create(
         name="walk-memory",
         kind="memory",
@@ -203,6 +214,8 @@ def objects(db):
         "invoice": invoice,
         "payment": payment,
         "rule": rule,
+        "jurisdiction": jurisdiction,
+        "rate": rate,
         "connector": connector,
         "run": run,
         "record": record,
@@ -242,6 +255,11 @@ KWARGS = {
     "payment_history": lambda o: {"pk": o["payment"].pk},
     "ownership_rule_edit": lambda o: {"pk": o["rule"].pk},
     "ownership_rule_delete": lambda o: {"pk": o["rule"].pk},
+    "tax_jurisdiction_detail": lambda o: {"pk": o["jurisdiction"].pk},
+    "tax_jurisdiction_history": lambda o: {"pk": o["jurisdiction"].pk},
+    "tax_jurisdiction_edit": lambda o: {"pk": o["jurisdiction"].pk},
+    "tax_component_add": lambda o: {"pk": o["jurisdiction"].pk},
+    "tax_component_edit": lambda o: {"pk": o["jurisdiction"].pk, "component_pk": o["rate"].pk},
     "connectors:detail": lambda o: {"pk": o["connector"].pk},
     "connectors:edit": lambda o: {"pk": o["connector"].pk},
     "connectors:delete": lambda o: {"pk": o["connector"].pk},
@@ -271,7 +289,7 @@ def _snapshot() -> dict[str, int]:
 
     counts = {
         model.__name__: model.history.model.objects.count()
-        for model in (m.Customer, m.CustomerContact, m.OwnershipRule)
+        for model in (m.Customer, m.CustomerContact, m.OwnershipRule, m.TaxJurisdiction, m.TaxRateComponent)
     }
     counts["events"] = BusinessEvent.objects.count()
     counts["connector history"] = Connector.history.count()
