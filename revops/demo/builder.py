@@ -19,6 +19,7 @@ from revops.demo.digest import demo_digest
 from revops.demo.invoicing import build_credit_notes, build_invoices
 from revops.demo.parties import build_account_changes, build_customers, build_entities
 from revops.demo.payments import build_payments, build_write_offs
+from revops.demo.tax import build_tax_rates
 
 COUNTED_MODELS = (
     m.LegalEntity,
@@ -61,6 +62,7 @@ def existing_demo_entities() -> list[str]:
 
 def _steps(demo: Demo):
     yield "legal entities", lambda: build_entities(demo)
+    yield "tax rates", lambda: build_tax_rates(demo)
     yield "product catalog", lambda: build_catalog(demo)
     yield "customers and contacts", lambda: build_customers(demo)
     plans = []

@@ -172,3 +172,34 @@ def test_it_finds_the_rates_that_apply_to_a_legal_entity(actor):
         "DE": 1,
         "DE-REDUCED": 0,
     }
+
+
+def test_the_demo_rate_table_holds_the_avatax_example_and_german_vat():
+    import random
+
+    from revops.demo.context import Demo, DemoOptions, demo_actor
+    from revops.demo.tax import build_tax_rates
+    from revops.services.tax import components_on, expected_line_tax
+
+    us = f.LegalEntityFactory()
+    de = f.LegalEntityFactory(code="DE01", country="DE", functional_currency="EUR")
+    demo = Demo(options=DemoOptions(customers=1), rng=random.Random(1), actor=demo_actor())
+    demo.entities = {"US01": us, "DE01": de}
+    assert [j.code for j in build_tax_rates(demo)] == ["CA", "US-CA-92615", "DE"]
+    assert build_tax_rates(demo) == []  # loading again changes nothing
+    irvine = TaxJurisdiction.objects.get(code="US-CA-92615")
+    rates = components_on(list(irvine.components.all()), dt.date(2026, 3, 1))
+    assert sum(r.rate for r in rates) == Decimal("7.75") and irvine.legal_entity == us
+    assert expected_line_tax(Decimal("100.00"), "exclusive", rates, "USD") == [
+        Decimal(x) for x in ("6.00", "0.25", "1.00", "0.50")
+    ]
+    vat = list(TaxJurisdiction.objects.get(code="DE").components.all())
+    assert [r.rate for r in components_on(vat, dt.date(2020, 8, 1))] == [Decimal("16")]
+    assert [r.rate for r in components_on(vat, dt.date(2026, 3, 1))] == [Decimal("19")]
+    # DE01 prices include VAT: 119.00 carries 19.00.
+    assert expected_line_tax(
+        Decimal("119.00"), "inclusive", components_on(vat, dt.date(2026, 3, 1)), "EUR"
+    ) == [Decimal("19.00")]
+    state = TaxJurisdiction.objects.get(code="CA").components.all()
+    assert sum(c.rate for c in state) == Decimal("7.25")
+    assert {c.history.get().history_actor for c in TaxRateComponent.objects.all()} == {demo.actor.label}
