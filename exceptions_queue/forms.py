@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Q
 
+from exceptions_queue.item_detail import field_label
 from exceptions_queue.models import ExceptionItem
 from exceptions_queue.payload_paths import (
     MISSING,
@@ -81,7 +82,7 @@ def correction_rows(item: ExceptionItem) -> list[CorrectionRow]:
                 continue  # a whole object is edited through the free row, as JSON
             rows[path] = CorrectionRow(
                 path=path,
-                label=str(detail.get("label") or detail.get("field") or path),
+                label=str(detail.get("label") or "") or field_label(str(detail.get("field") or "")) or path,
                 message=str(detail.get("message") or ""),
                 received=received,
                 expected=detail.get("expected"),
@@ -172,6 +173,7 @@ class SuggestedFixForm(forms.Form):
     reason = _reason_field()
 
     def __init__(self, *args, item: ExceptionItem, **kwargs):
+        kwargs.setdefault("auto_id", "id_fix_%s")  # its reason input sits on the page with others
         super().__init__(*args, **kwargs)
         self.options = suggested_options(item)
         self.fields["option"].choices = [(option["key"], option["label"]) for option in self.options]
@@ -256,6 +258,10 @@ class CommentForm(forms.Form):
 
 
 class DismissForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_dismiss_%s")  # its reason input sits on the page with others
+        super().__init__(*args, **kwargs)
+
     reason = forms.CharField(
         label="Reason for dismissing",
         max_length=REASON_MAX,

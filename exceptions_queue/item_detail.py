@@ -14,15 +14,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Model
+from django.contrib.contenttypes.models import ContentType
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from exceptions_queue.models import ExceptionComment, ExceptionItem
 from exceptions_queue.payload_paths import MISSING, as_text, value_at
 from revops.models import BusinessEvent
 from revops.selectors.history import FieldChange, object_history
 from revops.selectors.invoices import events_for_correlation
+from revops.selectors.refs import find_by_external_id
 
 RELATED_ITEMS_SHOWN = 20
 DOCUMENTS_SHOWN = 30
@@ -84,7 +86,7 @@ def error_rows(item: ExceptionItem) -> list[ErrorRow]:
         is_corrected = bool(path) and path in correction
         rows.append(
             ErrorRow(
-                label=str(detail.get("label") or ""),
+                label=str(detail.get("label") or "") or field_label(str(detail.get("field") or "")),
                 field=str(detail.get("field") or ""),
                 path=path,
                 message=str(detail.get("message") or ""),
@@ -96,6 +98,11 @@ def error_rows(item: ExceptionItem) -> list[ErrorRow]:
             )
         )
     return rows
+
+
+def field_label(name: str) -> str:
+    """ "customer_external_id" → "Customer external id"."""
+    return capfirst(name.replace("_", " ").strip()) if name else ""
 
 
 def failing_paths(item: ExceptionItem) -> set[str]:
@@ -216,6 +223,17 @@ def subject_link(item: ExceptionItem) -> Link | None:
     return Link(label, object_url(f"{ct.app_label}.{ct.model}", item.object_id))
 
 
+def written_object(item: ExceptionItem):
+    """The canonical object the source record maps to now (e.g. the invoice a
+    resubmission wrote), found by the record's id in its system."""
+    object_type = item.step_key.rpartition(".")[2]
+    if not (item.source_system and item.external_id and object_type):
+        return None
+    return find_by_external_id(
+        system=item.source_system, object_type=object_type, external_id=item.external_id
+    )
+
+
 def _url(name: str, pk: int | None) -> str:
     if pk is None:
         return ""
@@ -228,6 +246,8 @@ def _url(name: str, pk: int | None) -> str:
 @dataclass
 class Related:
     subject: Link | None
+    written: Link | None
+    correlation_id: Any
     customer: Link | None
     connector: Link | None
     run: Link | None
@@ -259,19 +279,33 @@ def related(item: ExceptionItem) -> Related:
         if item.inbound_record_id
         else None
     )
+    subject = subject_link(item)
+    obj = written_object(item)
+    written = None
+    if obj is not None:
+        written = Link(f"{capfirst(obj._meta.verbose_name)} {obj}", object_url(obj._meta.label_lower, obj.pk))
+    if subject is not None and written is not None and written.url == subject.url:
+        written = None
+    # The flow: the item's own correlation id, else that of the object written.
+    correlation_id = item.correlation_id or getattr(obj, "correlation_id", None)
     items: list[ExceptionItem] = []
     events: list[BusinessEvent] = []
     documents: list[Link] = []
-    if item.correlation_id is not None:
+    if correlation_id is not None:
         items = list(
-            ExceptionItem.objects.filter(correlation_id=item.correlation_id)
+            ExceptionItem.objects.filter(correlation_id=correlation_id)
             .exclude(pk=item.pk)
             .order_by("-last_seen_at", "-id")[:RELATED_ITEMS_SHOWN]
         )
-        events = events_for_correlation(item.correlation_id)
-        documents = _documents(events, exclude=(item.content_type_id, item.object_id))
+        events = events_for_correlation(correlation_id)
+        shown = {(item.content_type_id, item.object_id)}
+        if obj is not None:
+            shown.add((ContentType.objects.get_for_model(obj).pk, obj.pk))
+        documents = _documents(events, exclude=shown)
     return Related(
-        subject=subject_link(item),
+        subject=subject,
+        written=written,
+        correlation_id=correlation_id,
         customer=customer,
         connector=connector,
         run=run,
@@ -282,15 +316,14 @@ def related(item: ExceptionItem) -> Related:
     )
 
 
-def _documents(events: list[BusinessEvent], *, exclude: tuple) -> list[Link]:
-    """The canonical objects the events name, once each, in order of first mention."""
-    from django.contrib.contenttypes.models import ContentType
-
+def _documents(events: list[BusinessEvent], *, exclude: set[tuple]) -> list[Link]:
+    """The canonical objects the events name, once each, in order of first mention
+    (those already linked on the page left out)."""
     seen: set[tuple[int, int]] = set()
     links = []
     for event in events:
         key = (event.subject_type_id, event.subject_id)
-        if key in seen or key == exclude:
+        if key in seen or key in exclude:
             continue
         seen.add(key)
         ct = ContentType.objects.get_for_id(event.subject_type_id)
@@ -317,7 +350,3 @@ def due_state(item: ExceptionItem, now: dt.datetime | None = None) -> str:
 
 def payload_json(item: ExceptionItem) -> str:
     return json.dumps(item.payload, indent=2, ensure_ascii=False, sort_keys=False)
-
-
-def model_of(obj: Model) -> str:
-    return obj._meta.label_lower

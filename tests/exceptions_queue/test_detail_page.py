@@ -12,6 +12,7 @@ from connectors.models import Connector, InboundRecord
 from connectors.resubmit import register_kind_handlers
 from exceptions_queue.forms import CorrectionForm
 from exceptions_queue.models import ExceptionComment, ExceptionItem
+from exceptions_queue.payload_paths import MISSING, ValueTypeError, parse_like, value_at
 from exceptions_queue.registry import ResubmitFailed, register_resubmit_handler, unregister_resubmit_handler
 from exceptions_queue.services import (
     exception_check_correction,
@@ -19,6 +20,7 @@ from exceptions_queue.services import (
     exception_resolve,
     exception_take,
 )
+from exceptions_queue.templatetags.exception_detail import payload_tree
 from revops.actors import Actor
 from revops.errors import DomainValidationError
 from revops.models import BusinessEvent, Customer, Invoice
@@ -572,6 +574,17 @@ def test_a_connector_item_corrected_to_a_known_customer_is_written_and_resolved(
     assert invoice.customer.name == "Known Ltd"
     latest = invoice.history.first()
     assert latest.history_user == analyst and "resubmitted by analyst" in latest.history_actor
+    # The page now leads to the invoice written and to its flow.
+    page = client.get(url("detail", item))
+    related = page.context["related"]
+    assert related.written.url == reverse("invoice_detail", args=[invoice.pk])
+    assert related.correlation_id == invoice.correlation_id
+    assert [event.type for event in related.events] == list(
+        BusinessEvent.objects.filter(correlation_id=invoice.correlation_id)
+        .order_by("occurred_at", "id")
+        .values_list("type", flat=True)
+    )
+    assert related.events
 
 
 def test_a_connector_item_corrected_to_another_unknown_customer_reopens_with_the_new_error(
@@ -597,3 +610,60 @@ def test_correction_form_reads_values_back_as_the_received_type(item):
     form = CorrectionForm({"fix_0": "1,080,0", "reason": "r"}, item=item)
     assert form.is_valid(), form.errors
     assert form.correction == {"total": 10800}
+
+
+# -- payload paths and the payload tree -------------------------------------------------
+
+
+def test_payload_paths_reach_into_objects_and_lists():
+    payload = {"lines": {"data": [{"amount": 100}, {"amount": None}]}, "0": "key"}
+    assert value_at(payload, "lines.data.1.amount") is None
+    assert value_at(payload, "lines.data.0.amount") == 100
+    assert value_at(payload, "0") == "key"
+    for missing in ("lines.data.2.amount", "lines.data.x", "lines.data.0.amount.cents", "nope", ""):
+        assert value_at(payload, missing) is MISSING
+
+
+@pytest.mark.parametrize(
+    ("text", "original", "value"),
+    [
+        ("10800", 18000, 10800),
+        ("1,080", 18000, 1080),
+        ("10.5", 1.25, 10.5),
+        ("No", True, False),
+        (" cus_1 ", "cus_9", "cus_1"),
+        ("42", None, "42"),
+        ('{"a": 1}', {"b": 2}, {"a": 1}),
+        ("[1, 2]", [], [1, 2]),
+    ],
+)
+def test_typed_text_is_read_as_the_type_of_the_value_it_replaces(text, original, value):
+    parsed = parse_like(text, original)
+    assert parsed == value and type(parsed) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "original"), [("1.5", 100), ("NaN", 100), ("maybe", False), ("[1]", {"a": 1})]
+)
+def test_typed_text_that_cannot_be_of_that_type_is_refused(text, original):
+    with pytest.raises(ValueTypeError):
+        parse_like(text, original)
+
+
+def test_a_large_payload_opens_only_along_the_failing_paths():
+    payload = {
+        "lines": {"data": [{"amount": i, "tax": {"rate": 8}} for i in range(30)]},
+        "customer": {"id": "cus_9", "address": {"city": "SF"}},
+    }
+    html = str(payload_tree(payload, ["lines.data.3.amount"], {"lines.data.3.amount": 7}))
+    assert '<li class="pt-leaf pt-fail pt-corrected" data-path="lines.data.3.amount">' in html
+    assert '<span class="new" title="Corrected value">7</span>' in html
+    assert '<li class="pt-node " data-path="lines.data.3"><details open>' in html
+    assert '<li class="pt-node " data-path="lines.data.4"><details>' in html  # collapsed
+    assert '<li class="pt-node " data-path="customer"><details>' in html
+
+
+def test_a_small_payload_is_shown_open_and_escaped():
+    html = str(payload_tree({"name": "<b>Acme</b>", "tags": ["a"]}, []))
+    assert "&lt;b&gt;Acme&lt;/b&gt;" in html and "<b>Acme" not in html
+    assert '<li class="pt-node " data-path="tags"><details open>' in html
