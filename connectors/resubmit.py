@@ -47,11 +47,13 @@ def split_correction(correction: dict[str, Any] | None) -> tuple[dict[str, Any],
 def analyst_reason(item) -> str:
     """The reason the analyst gave for this resubmission (what exception_resubmit
     stamped on the item: "Resubmitted ...: <reason>")."""
-    stamped = getattr(item, "_change_reason", None)
-    if not stamped:
+    stamped = getattr(item, "_change_reason", None) or ""
+    if not stamped.startswith("Resubmitted"):
         latest = item.history.order_by("-history_date", "-history_id").first()
-        stamped = latest.history_change_reason if latest is not None else ""
-    return (stamped or "").partition(": ")[2].strip() or (stamped or "").strip()
+        stamped = (latest.history_change_reason or "") if latest is not None else ""
+    if not stamped.startswith("Resubmitted"):
+        return ""  # e.g. a dry run of the correction: nothing was stamped yet
+    return stamped.partition(": ")[2].strip()
 
 
 def apply_correction(payload: dict[str, Any], correction: dict[str, Any] | None) -> dict[str, Any]:

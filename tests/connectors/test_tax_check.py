@@ -354,3 +354,25 @@ def test_rate_components_add_up_in_the_fixture_jurisdiction(irvine):
     assert sum(
         TaxRateComponent.objects.filter(jurisdiction=irvine).values_list("rate", flat=True)
     ) == Decimal("7.75")
+
+
+def test_it_reaches_the_team_a_routing_rule_names_with_its_due_time(connector, source, irvine, entity):
+    from django.contrib.auth.models import Group
+
+    from exceptions_queue.models import RoutingRule
+
+    team = Group.objects.create(name="Indirect tax")
+    RoutingRule.objects.create(
+        name="Tax mismatches of US01",
+        position=1,
+        codes=["TAX_MISMATCH"],
+        legal_entity=entity,
+        team=team,
+        priority=2,
+        sla_hours=24,
+    )
+    _sync(connector, source, _invoice(tax_amount="7.25"))
+    item = ExceptionItem.objects.get()
+    assert item.team == team and item.priority == 2
+    assert item.due_at - item.first_seen_at == dt.timedelta(hours=24)
+    assert item.legal_entity == entity
