@@ -174,7 +174,8 @@ class InboundRecord(models.Model):
         STALE = "stale", "Older than what we hold"
         BUSINESS_ERROR = "business_error", "Business error"
 
-    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="inbound")
+    # connector and run lead the unique constraint's and inbound_run_outcome's indexes: no index of their own.
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="inbound", db_index=False)
     object_type = models.CharField(max_length=32)
     source_type = models.CharField(max_length=40, blank=True)
     external_id = models.CharField(max_length=255)
@@ -182,7 +183,9 @@ class InboundRecord(models.Model):
     content_hash = models.CharField(max_length=64)
     payload = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
-    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="records")
+    run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="records", db_index=False
+    )
     last_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
     message = models.TextField(blank=True)
@@ -199,8 +202,8 @@ class InboundRecord(models.Model):
             )
         ]
         indexes = [
+            # (connector, object_type, external_id) is answered by inbound_record_unique_content.
             models.Index(fields=["run", "outcome"], name="inbound_run_outcome"),
-            models.Index(fields=["connector", "object_type", "external_id"], name="inbound_source_object"),
         ]
 
     def __str__(self) -> str:
@@ -211,7 +214,8 @@ class SourceObject(models.Model):
     """The newest version of each source object applied to canonical data, so an
     older delivery arriving late never regresses it."""
 
-    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
+    # Indexed as the first column of source_object_unique.
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+", db_index=False)
     object_type = models.CharField(max_length=32)
     external_id = models.CharField(max_length=255)
     applied_version = models.CharField(max_length=64, blank=True)

@@ -24,7 +24,7 @@ class HistoryAttribution(models.Model):
     """Extra columns on every historical table: which system the change came
     from and a readable actor label (a person's username or a connector run)."""
 
-    history_source = models.CharField(max_length=64, default=MANUAL_SYSTEM, db_index=True)
+    history_source = models.CharField(max_length=64, default=MANUAL_SYSTEM)  # not looked up by: no index
     history_actor = models.CharField(max_length=200, default=UNATTRIBUTED)
 
     class Meta:

@@ -82,7 +82,11 @@ class Invoice(TimestampedModel):
     correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     memo = models.CharField(max_length=300, blank=True)
 
-    history = tracked(excluded_fields=["updated_at"])
+    # History rows are read by object id and date only: no other index to keep up.
+    history = tracked(
+        excluded_fields=["updated_at"],
+        no_db_index=["customer", "contract", "legal_entity", "correlation_id"],
+    )
 
     class Meta:
         ordering = ["-issue_date", "-id"]
@@ -154,7 +158,8 @@ class InvoiceLine(models.Model):
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
 
-    history = tracked()
+    # History rows are read by id, invoice and date only: no other index to keep up.
+    history = tracked(no_db_index=["product", "contract_line"])
 
     class Meta:
         ordering = ["invoice", "line_number"]

@@ -36,7 +36,8 @@ class ExternalRef(models.Model):
     target = GenericForeignKey("content_type", "object_id")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = tracked()
+    # History rows are read by object id and date only: no other index to keep up.
+    history = tracked(no_db_index=["content_type"])
 
     class Meta:
         ordering = ["system", "object_type", "external_id"]
@@ -74,7 +75,8 @@ class BusinessEvent(models.Model):
     correlation_id = models.UUIDField(null=True, blank=True)
     payload = models.JSONField(default=dict, blank=True)
 
-    history = tracked()
+    # History rows are read by object id and date only: no other index to keep up.
+    history = tracked(no_db_index=["subject_type", "type"])
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

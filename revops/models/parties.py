@@ -59,7 +59,8 @@ class Customer(TimestampedModel):
     tax_exempt = models.BooleanField(default=False)
     exemption_certificate = models.CharField("exemption certificate reference", max_length=100, blank=True)
 
-    history = tracked(excluded_fields=["updated_at"])
+    # History rows are read by object id and date only: no other index to keep up.
+    history = tracked(excluded_fields=["updated_at"], no_db_index=["legal_entity", "number"])
 
     class Meta:
         ordering = ["name", "id"]
