@@ -203,3 +203,26 @@ class OwnershipRefusalAdmin(ReadOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_display = ("created_at", "object_type", "field", "attempted_by_system", "owner_system", "actor")
     list_filter = ("object_type", "attempted_by_system")
+
+
+class TaxRateComponentInline(admin.TabularInline):
+    model = m.TaxRateComponent
+    extra = 0
+    fields = ("name", "authority", "type", "rate", "valid_from", "valid_to")
+
+
+@admin.register(m.TaxJurisdiction)
+class TaxJurisdictionAdmin(CanonicalAdmin):
+    list_display = ("code", "name", "country", "region", "legal_entity")
+    list_filter = ("country",)
+    search_fields = ("code", "name")
+    raw_id_fields = ("legal_entity",)
+    inlines = [TaxRateComponentInline]
+
+
+@admin.register(m.TaxRateComponent)
+class TaxRateComponentAdmin(CanonicalAdmin):
+    list_display = ("jurisdiction", "name", "authority", "type", "rate", "valid_from", "valid_to")
+    list_filter = ("type",)
+    search_fields = ("jurisdiction__code", "name")
+    raw_id_fields = ("jurisdiction",)
