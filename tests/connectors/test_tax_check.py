@@ -350,7 +350,7 @@ def _raw(payload: dict) -> RawRecord:
     return RawRecord("invoice", payload["id"], payload, source_type="invoice")
 
 
-def test_rate_components_add_up_in_the_fixture_jurisdiction(irvine):
+def test_it_sets_up_the_fixture_jurisdiction_at_7_75(irvine):
     assert sum(
         TaxRateComponent.objects.filter(jurisdiction=irvine).values_list("rate", flat=True)
     ) == Decimal("7.75")
@@ -376,3 +376,30 @@ def test_it_reaches_the_team_a_routing_rule_names_with_its_due_time(connector, s
     assert item.team == team and item.priority == 2
     assert item.due_at - item.first_seen_at == dt.timedelta(hours=24)
     assert item.legal_entity == entity
+
+
+def test_it_lets_an_analyst_fix_it_in_the_browser_with_history_of_who_and_what(
+    client, connector, source, irvine, analyst
+):
+    from django.urls import reverse
+
+    _sync(connector, source, _invoice(tax_amount="7.25"))
+    item = ExceptionItem.objects.get()
+    client.force_login(analyst)
+    page = client.get(reverse("exceptions_queue:detail", args=[item.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "CA SPECIAL TAX (ORANGE COUNTY DISTRICT TAX SP) 0.5 %" in text
+    assert "Correct the tax to the expected 7.75 USD" in text and "Accept taxsource" in text
+    response = client.post(
+        reverse("exceptions_queue:resubmit", args=[item.pk]),
+        {"option": "use_expected", "reason": "District tax missing in billing"},
+    )
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.status == "resolved"
+    invoice = Invoice.objects.get()
+    assert invoice.total == Decimal("107.75")
+    history = client.get(reverse("invoice_history", args=[invoice.pk])).content.decode()
+    assert "District tax missing in billing" in history and "resubmitted by analyst" in history
+    assert "line 1 7.25 USD → 7.75 USD" in history

@@ -46,7 +46,7 @@ def test_it_backs_inclusive_tax_out_of_the_amount():
 
 @pytest.mark.parametrize("amount", ["0.01", "0.07", "33.33", "99.99", "12345.67", "1000000.01"])
 @pytest.mark.parametrize("mode", ["exclusive", "inclusive"])
-def test_the_parts_always_sum_to_the_line_tax_rounded_once(amount, mode):
+def test_it_makes_the_parts_sum_to_the_line_tax_rounded_once(amount, mode):
     parts = expected_line_tax(Decimal(amount), mode, IRVINE, "USD")
     assert sum(parts) == line_tax_total(Decimal(amount), mode, Decimal("7.75"), "USD")
     assert all(part == part.quantize(Decimal("0.01")) for part in parts)
@@ -59,7 +59,7 @@ def test_it_rounds_to_the_currencys_minor_unit():
     assert line_tax_total(Decimal("10.005"), "exclusive", Decimal("10"), "BHD") == Decimal("1.001")
 
 
-def test_a_zero_rate_expects_no_tax_and_no_components_expect_nothing():
+def test_it_expects_no_tax_at_a_zero_rate_and_nothing_without_components():
     assert expected_line_tax(
         Decimal("50"), "exclusive", [ComponentRate("Exempt", Decimal("0"))], "USD"
     ) == _d("0.00")

@@ -62,7 +62,7 @@ def test_it_shows_rates_and_history(client, analyst, irvine):
     assert b"County rate" in history.content and b"integrator" in history.content
 
 
-def test_an_integration_admin_adds_a_jurisdiction_with_a_reason(client, integration_admin):
+def test_it_lets_an_integration_admin_add_a_jurisdiction_with_a_reason(client, integration_admin):
     client.force_login(integration_admin)
     response = client.post(
         reverse("tax_jurisdiction_add"),
@@ -86,7 +86,7 @@ def test_it_refuses_a_duplicate_code_with_a_form_error(client, integration_admin
     assert TaxJurisdiction.objects.count() == 1
 
 
-def test_an_integration_admin_adds_and_ends_a_rate(client, integration_admin, irvine):
+def test_it_lets_an_integration_admin_add_and_end_a_rate(client, integration_admin, irvine):
     client.force_login(integration_admin)
     response = client.post(
         reverse("tax_component_add", args=[irvine.pk]),
@@ -148,7 +148,7 @@ def test_it_refuses_a_bad_rate_with_a_form_error_not_a_500(
     assert irvine.components.count() == 1
 
 
-def test_an_analyst_may_not_change_rates(client, analyst, irvine):
+def test_it_refuses_an_analyst_who_changes_rates(client, analyst, irvine):
     client.force_login(analyst)
     component = irvine.components.get()
     response = client.post(
@@ -160,7 +160,7 @@ def test_an_analyst_may_not_change_rates(client, analyst, irvine):
     assert component.rate == Decimal("0.25")
 
 
-def test_a_rate_of_another_jurisdiction_is_not_found(client, integration_admin, irvine):
+def test_it_answers_404_for_a_rate_of_another_jurisdiction(client, integration_admin, irvine):
     other = TaxJurisdiction.objects.create(code="DE", name="Germany", country="DE")
     client.force_login(integration_admin)
     component = irvine.components.get()

@@ -174,7 +174,7 @@ def test_it_finds_the_rates_that_apply_to_a_legal_entity(actor):
     }
 
 
-def test_the_demo_rate_table_holds_the_avatax_example_and_german_vat():
+def test_it_loads_a_demo_rate_table_with_the_avatax_example_and_german_vat():
     import random
 
     from revops.demo.context import Demo, DemoOptions, demo_actor

@@ -29,7 +29,7 @@ def test_it_tests_the_connection_with_the_ping_endpoint(avatax):
     assert request["headers"]["Authorization"] == f"Basic {expected}"
 
 
-def test_a_ping_that_is_not_authenticated_is_a_configuration_error(avatax):
+def test_it_takes_an_unauthenticated_ping_as_a_configuration_error(avatax):
     with pytest.raises(ConfigurationError, match="did not accept the account id and license key") as caught:
         _client(avatax.base_url, license_key="WRONG").test_connection()
     assert "WRONG" not in str(caught.value)
@@ -45,7 +45,7 @@ def test_it_creates_an_uncommitted_transaction_and_reads_amounts_as_decimal(avat
     assert sent["headers"]["Content-Type"] == "application/json"
 
 
-def test_a_401_is_a_configuration_error_without_the_license_key(avatax):
+def test_it_takes_a_401_as_a_configuration_error_without_the_license_key(avatax):
     avatax.mode = "unauthorized"
     with pytest.raises(ConfigurationError, match="401") as caught:
         _client(avatax.base_url).create_transaction({"lines": []})
@@ -53,13 +53,13 @@ def test_a_401_is_a_configuration_error_without_the_license_key(avatax):
 
 
 @pytest.mark.parametrize("mode", ["unavailable", "broken"])
-def test_a_5xx_is_transient(avatax, mode):
+def test_it_takes_a_5xx_as_transient(avatax, mode):
     avatax.mode = mode
     with pytest.raises(TransientError, match="50"):
         _client(avatax.base_url).create_transaction({"lines": []})
 
 
-def test_a_refused_connection_is_transient(settings):
+def test_it_takes_a_refused_connection_as_transient(settings):
     settings.REVOPS_CONNECTOR_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.1"]
     gone = FakeAvaTax().start()
     base_url = gone.base_url
@@ -68,13 +68,13 @@ def test_a_refused_connection_is_transient(settings):
         _client(base_url).ping()
 
 
-def test_a_400_is_a_business_error_with_avataxs_message(avatax):
+def test_it_takes_a_400_as_a_business_error_with_avataxs_message(avatax):
     avatax.mode = "bad_request"
     with pytest.raises(BusinessError, match="The address value was incomplete"):
         _client(avatax.base_url).create_transaction({"lines": []})
 
 
-def test_an_answer_that_is_not_json_is_a_configuration_error(avatax):
+def test_it_takes_an_answer_that_is_not_json_as_a_configuration_error(avatax):
     avatax.mode = "not_json"
     with pytest.raises(ConfigurationError, match="did not answer with JSON"):
         _client(avatax.base_url).ping()
@@ -85,5 +85,5 @@ def test_it_refuses_to_start_without_credentials():
         AvaTaxClient("https://rest.avatax.com", "", "", http_client=httpx.Client())
 
 
-def test_the_repr_never_shows_the_license_key(avatax):
+def test_it_never_shows_the_license_key_in_its_repr(avatax):
     assert LICENSE_KEY not in repr(_client(avatax.base_url))

@@ -94,7 +94,7 @@ def test_it_opens_tax_mismatch_from_avataxs_answer(billing, avalara, source, ava
     assert sent["addresses"]["SingleLocation"]["postalCode"] == "92615"
 
 
-def test_an_analyst_corrects_to_avataxs_tax_and_history_says_so(billing, avalara, source, avatax, analyst):
+def test_it_corrects_to_avataxs_tax_with_history_saying_so(billing, avalara, source, avatax, analyst):
     _sync(billing, source, tax="7.25")
     item = ExceptionItem.objects.get()
     exception_resubmit(
@@ -116,14 +116,16 @@ def test_it_backs_the_tax_out_of_inclusive_lines(billing, avalara, source, avata
     assert sent["lines"][0]["taxIncluded"] is True
 
 
-def test_an_unavailable_tax_engine_retries_the_page_and_writes_nothing(billing, avalara, source, avatax):
+def test_it_retries_the_page_and_writes_nothing_when_avatax_is_unavailable(billing, avalara, source, avatax):
     avatax.mode = "unavailable"
     run = _sync(billing, source, tax="7.75")
     assert run.status == "retrying" and "503" in run.error_message
     assert not Invoice.objects.exists() and not ExceptionItem.objects.exists()
 
 
-def test_rejected_credentials_fail_the_run_naming_the_tax_engine(billing, avalara, source, avatax):
+def test_it_fails_the_run_naming_the_tax_engine_when_credentials_are_refused(
+    billing, avalara, source, avatax
+):
     avatax.mode = "unauthorized"
     run = _sync(billing, source, tax="7.75")
     assert run.status == "failed" and run.error_class == "configuration"
@@ -131,14 +133,16 @@ def test_rejected_credentials_fail_the_run_naming_the_tax_engine(billing, avalar
     assert "401" in run.error_message and not Invoice.objects.exists()
 
 
-def test_a_disabled_tax_engine_leaves_the_check_to_the_rate_table(billing, avalara, source, avatax):
+def test_it_leaves_the_check_to_the_rate_table_when_the_tax_engine_is_disabled(
+    billing, avalara, source, avatax
+):
     Connector.objects.filter(pk=avalara.pk).update(enabled=False)
     run = _sync(billing, source, tax="1.00")
     assert run.business_errors == 0 and Invoice.objects.exists()
     assert avatax.requests == []
 
 
-def test_the_kind_tests_its_connection_with_a_ping(avalara, avatax):
+def test_it_tests_the_kinds_connection_with_a_ping(avalara, avatax):
     kind = AvalaraKind(avalara)
     try:
         assert kind.test_connection().startswith("AvaTax answered at")
