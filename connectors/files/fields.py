@@ -62,6 +62,11 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("line_amount", "Line amount", help="Empty means quantity × unit amount."),
         Field("tax_rate", "Line tax rate (%)"),
         Field("tax_amount", "Line tax amount", help="Empty means computed from the tax rate."),
+        Field(
+            "tax_jurisdiction",
+            "Line tax jurisdiction",
+            help="The code of a jurisdiction in the tax rate table (e.g. US-CA-92615); its rates check the line's tax.",
+        ),
         Field("total", "Invoice total", help="When given, the lines must add up to it."),
     ),
     "payment": (

@@ -229,6 +229,7 @@ def map_invoice(payload: Mapping[str, Any]) -> r.InvoiceRecord:
                 amount=amount,
                 tax_amount=tax,
                 tax_rate=rate,
+                tax_jurisdiction=v.text("tax_jurisdiction", max_length=100),
                 product_external_id=v.text("product_sku") or None,
             )
         )
