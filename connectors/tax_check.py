@@ -239,14 +239,12 @@ def mismatch_error(
     cur = finding.currency
     number = rec.number or rec.external_id
     worst = finding.mismatched
-    line_words = ", ".join(
-        f"line {c.number} has {money_text(c.actual, cur)}, expected {money_text(c.expected.tax, cur)}"
+    line_words = "; ".join(
+        f"line {c.number} has {money_text(c.actual, cur)} tax where {finding.source} expects "
+        f"{money_text(c.expected.tax, cur)}"
         for c in worst
     )
-    message = (
-        f"Invoice {number}: the tax differs from {finding.source} by more than "
-        f"{money_text(finding.tolerance, cur)} a line: {line_words}."
-    )
+    message = f"Invoice {number}: {line_words} (tolerance {money_text(finding.tolerance, cur)} a line)."
     return BusinessError(
         message,
         code="TAX_MISMATCH",
@@ -272,7 +270,7 @@ def _rows(checks: tuple[LineCheck, ...], currency: str) -> list[dict[str, Any]]:
                     "label": f"Line {check.number}{where} · {component.label}",
                     "expected": str(component.amount),
                     "actual": None,
-                    "message": "The source states only the line's total tax, not each jurisdiction's part.",
+                    "message": "Expected share of the line's tax; the source gives only the line's total.",
                 }
             )
         difference = check.actual - check.expected.tax

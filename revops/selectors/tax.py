@@ -8,10 +8,11 @@ from django.db.models import Count, Q, QuerySet
 
 from revops.models import LegalEntity, TaxJurisdiction, TaxRateComponent
 from revops.selectors.history import CHILDREN, Child
+from revops.services.tax import percent_text
 
 # A jurisdiction's History tab shows its rate components' changes too.
 CHILDREN.setdefault(TaxJurisdiction, []).append(
-    Child(TaxRateComponent, "jurisdiction", lambda row: f"Rate {row.name} {row.rate} %")
+    Child(TaxRateComponent, "jurisdiction", lambda row: f"Rate {row.name} {percent_text(row.rate)}")
 )
 
 

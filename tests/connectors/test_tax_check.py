@@ -102,7 +102,10 @@ def test_it_opens_tax_mismatch_with_a_row_per_jurisdiction_and_two_corrections(c
     item = ExceptionItem.objects.get()
     assert item.code == "TAX_MISMATCH" and item.step_key == "taxsource.invoice"
     assert item.customer is not None and item.customer.name == "Yarn Shop Irvine"
-    assert "the tax rate table" in item.message and "expected 7.75 USD" in item.message
+    assert item.message == (
+        "Invoice INV-1: line 1 has 7.25 USD tax where the tax rate table expects 7.75 USD "
+        "(tolerance 0.01 USD a line)."
+    )
     labels = [row["label"] for row in item.error_details]
     assert labels == [
         f"Line 1 ({IRVINE}) · CA STATE TAX (CALIFORNIA) 6 %",
