@@ -28,7 +28,7 @@ from django.conf import settings
 
 from connectors.errors import BusinessError, ConfigurationError
 from connectors.records import InvoiceLineRecord, InvoiceRecord
-from revops.money import money_text, quantize
+from revops.money import CURRENCY_EXPONENTS, money_text, quantize
 
 if TYPE_CHECKING:
     from connectors.writers import WriteContext
@@ -38,6 +38,7 @@ ACCEPT_SOURCE = "accept_source"
 USE_EXPECTED = "use_expected"
 DIRECTIVES = {TAX_DIRECTIVE: (ACCEPT_SOURCE, USE_EXPECTED)}
 RATE_TABLE = "the tax rate table"
+TAX_MODES = ("exclusive", "inclusive")
 ZERO = Decimal(0)
 
 
@@ -139,8 +140,8 @@ def _customer(rec: InvoiceRecord, ctx: WriteContext, customer):
 
 def expected_invoice_tax(rec: InvoiceRecord, ctx: WriteContext, *, customer=None) -> TaxFinding | None:
     """What tax each checkable line of `rec` should carry, or None when no line can be checked."""
-    if not rec.lines:
-        return None
+    if not rec.lines or rec.tax_mode not in TAX_MODES or rec.currency not in CURRENCY_EXPONENTS:
+        return None  # nothing to check, or a document the invoice services refuse with their own error
     engine = _engine(ctx)
     if engine is not None:
         checks, source = _from_engine(rec, ctx, engine, customer)

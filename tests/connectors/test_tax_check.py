@@ -406,3 +406,18 @@ def test_it_lets_an_analyst_fix_it_in_the_browser_with_history_of_who_and_what(
     history = client.get(reverse("invoice_history", args=[invoice.pk])).content.decode()
     assert "District tax missing in billing" in history and "resubmitted by analyst" in history
     assert "line 1 7.25 USD → 7.75 USD" in history
+
+
+def test_it_leaves_a_bad_tax_mode_or_currency_to_the_invoice_services(connector, source, irvine):
+    run = _sync(
+        connector,
+        source,
+        _invoice("INV-1", tax_amount="1.00", mode="sideways"),
+        {**_invoice("INV-2", tax_amount="1.00"), "currency": "ZZZ"},
+    )
+    assert run.status == "succeeded" and run.business_errors == 2
+    assert set(ExceptionItem.objects.values_list("code", flat=True)) <= {
+        "VALIDATION_FAILED",
+        "CURRENCY_MISMATCH",
+    }
+    assert not Invoice.objects.exists()
