@@ -201,6 +201,14 @@ def filter_conditions(data: Mapping, *, user, now: dt.datetime, skip: frozenset[
     return q
 
 
+def is_simple(data: Mapping) -> bool:
+    """Whether the filter asks for nothing but a status and a code: the counts
+    per status and per code then come from index-only scans."""
+    return not any(
+        value not in (None, "") for key, value in data.items() if key not in ("status", "code", "sort")
+    )
+
+
 def _sla_condition(sla: str | None, now: dt.datetime) -> Q:
     soon = now + dt.timedelta(hours=24)
     if sla == SLA_BREACHING:

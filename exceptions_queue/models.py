@@ -194,6 +194,9 @@ class ExceptionItem(TimestampedModel):
                 fields=["priority", "-last_seen_at", "-id"], condition=OPEN_Q, name="exception_open_priority"
             ),
             models.Index(fields=["-occurrences", "-id"], condition=OPEN_Q, name="exception_open_occurrences"),
+            # Any status, newest or oldest first (a single status uses exception_queue).
+            models.Index(fields=["-last_seen_at", "-id"], name="exception_newest"),
+            models.Index(fields=["first_seen_at", "id"], name="exception_oldest"),
             models.Index(fields=["connector_id", "status"], name="exception_connector_status"),
             models.Index(fields=["team", "status"], name="exception_team_status"),
             models.Index(

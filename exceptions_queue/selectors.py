@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection, models
@@ -52,6 +51,11 @@ QUEUE_DEFAULT_SORT = "newest"
 # A name matching more customers than this filters items by a subquery instead
 # of a list of ids (correct, just slower).
 _CUSTOMER_ID_LIMIT = 500
+# Counts on the queue (matching items, per status, per code, per saved view)
+# stop here and say "1,000+": past that the number no longer changes what an
+# analyst does next, and every count stays a short scan at a million items.
+QUEUE_COUNT_CAP = 1000
+QUEUE_PER_PAGE = 50
 CONNECTOR_CHOICES_CACHE_KEY = "exceptions_queue:connector-choices"
 CONNECTOR_CHOICES_SECONDS = 60
 
@@ -96,25 +100,57 @@ def queue_search(term: str) -> Q:
 
 def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
     """How many rows, counting at most `cap` + 1: (count, capped)."""
-    cap = settings.REVOPS_LIST_COUNT_CAP if cap is None else cap
+    cap = QUEUE_COUNT_CAP if cap is None else cap
     count = qs.order_by()[: cap + 1].count()
     return min(count, cap), count > cap
 
 
-def counts_by(condition: Q, field: str, values, *, cap: int | None = None) -> dict[str, tuple[int, bool]]:
-    """Capped counts of the items matching `condition` per value of `field`:
-    one bounded index scan per value, so a million items cost at most
-    len(values) × cap index entries."""
-    base = ExceptionItem.objects.filter(condition)
-    return {value: capped_count(base.filter(**{field: value}), cap) for value in values}
+def counts_by(
+    condition: Q, field: str, values, *, per_value: bool = True, cap: int | None = None
+) -> dict[str, tuple[int, bool]]:
+    """Counts of the items matching `condition` per value of `field`, as
+    (count, capped), bounded whatever the table's size.
+
+    `per_value`: one capped count per value, each an index-only scan when an
+    index leads with `field` and the condition's other column (status and code
+    have one): exact up to the cap. Otherwise one pass over at most cap + 1
+    matching rows, grouped: exact when fewer match, else lower bounds (capped)."""
+    cap = QUEUE_COUNT_CAP if cap is None else cap
+    values = list(values)
+    if per_value:
+        # One statement of capped sub-counts: one round trip instead of one per value.
+        base = ExceptionItem.objects.filter(condition).order_by()
+        parts, params = [], []
+        for value in values:
+            sql, value_params = (
+                base.filter(**{field: value}).values_list("id")[: cap + 1].query.sql_with_params()
+            )
+            parts.append(f"(SELECT COUNT(*) FROM ({sql}) s)")  # noqa: S608
+            params.extend(value_params)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(parts), params)  # noqa: S608
+            counts = cursor.fetchone()
+        return {value: (min(count, cap), count > cap) for value, count in zip(values, counts, strict=True)}
+    sample = ExceptionItem.objects.filter(condition).order_by().values_list(field)[: cap + 1]
+    sql, params = sample.query.sql_with_params()
+    column = connection.ops.quote_name(field)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT s.{column}, COUNT(*) FROM ({sql}) s GROUP BY 1", params)  # noqa: S608
+        found = dict(cursor.fetchall())
+    capped = sum(found.values()) > cap
+    return {value: (min(found.get(value, 0), cap), capped) for value in values}
 
 
-def status_counts(condition: Q, *, cap: int | None = None) -> dict[str, tuple[int, bool]]:
-    return counts_by(condition, "status", Status.values, cap=cap)
+def status_counts(
+    condition: Q, *, per_value: bool = True, cap: int | None = None
+) -> dict[str, tuple[int, bool]]:
+    return counts_by(condition, "status", Status.values, per_value=per_value, cap=cap)
 
 
-def code_counts(condition: Q, *, cap: int | None = None) -> dict[str, tuple[int, bool]]:
-    return counts_by(condition, "code", ExceptionCode.values, cap=cap)
+def code_counts(
+    condition: Q, *, per_value: bool = True, cap: int | None = None
+) -> dict[str, tuple[int, bool]]:
+    return counts_by(condition, "code", ExceptionCode.values, per_value=per_value, cap=cap)
 
 
 def connector_choices() -> list[tuple[int, str]]:

@@ -4,20 +4,29 @@ views, and the counts per status and code for the current filter."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from exceptions_queue.codes import ExceptionCode
-from exceptions_queue.filters import FILTER_PARAMS, describe_filter, filter_conditions, filter_queue
-from exceptions_queue.models import SavedView, Status
+from exceptions_queue.codes import ExceptionCode, Severity
+from exceptions_queue.filters import (
+    FILTER_PARAMS,
+    describe_filter,
+    filter_conditions,
+    filter_queue,
+    is_simple,
+)
+from exceptions_queue.models import Priority, SavedView, Status
 from exceptions_queue.saved_views import (
     BUILT_IN_VIEWS,
     clean_query,
@@ -26,14 +35,17 @@ from exceptions_queue.saved_views import (
     saved_views_for,
 )
 from exceptions_queue.selectors import (
+    QUEUE_COUNT_CAP,
+    QUEUE_PER_PAGE,
     QUEUE_SORT_LABELS,
     capped_count,
     code_counts,
     status_counts,
 )
 from revops.actors import Actor
+from revops.money import format_amount
 from revops.web.decorators import reads
-from revops.web.pagination import paginate
+from revops.web.pagination import Page
 from revops.web.views.common import htmx_target, render_page
 
 VIEW_PERMISSION = "exceptions_queue.view_exceptionitem"
@@ -51,23 +63,65 @@ MORE_FIELDS = (
 )
 
 
+@dataclass
+class QueuePage(Page):
+    cap: int = QUEUE_COUNT_CAP
+
+    @property
+    def at_max_page(self) -> bool:
+        return self.number >= queue_max_page(self.per_page, self.cap)
+
+
+def queue_max_page(per_page: int = QUEUE_PER_PAGE, cap: int = QUEUE_COUNT_CAP) -> int:
+    return max(1, cap // per_page)
+
+
+def queue_page(
+    qs: QuerySet, *, page: str | None, params: dict[str, str], per_page: int = QUEUE_PER_PAGE
+) -> QueuePage:
+    """One page of the queue, like revops list pages but counting to the queue's
+    cap: deeper than that, narrow the filter."""
+    cap = QUEUE_COUNT_CAP
+    last_allowed = queue_max_page(per_page, cap)
+    try:
+        number = min(max(int(page or 1), 1), last_allowed)
+    except ValueError:
+        number = 1
+    count, capped = capped_count(qs, cap)
+    if not capped:
+        number = min(number, max(1, -(-count // per_page)))
+    offset = (number - 1) * per_page
+    rows = list(qs[offset : offset + per_page + 1])
+    return QueuePage(
+        items=rows[:per_page],
+        number=number,
+        per_page=per_page,
+        count=count,
+        count_capped=capped,
+        has_next=len(rows) > per_page and number < last_allowed,
+        params={key: value for key, value in params.items() if key != "page"},
+        cap=cap,
+    )
+
+
 @reads(VIEW_PERMISSION)
 def queue_list(request):
     now = timezone.now()
     queryset, form = filter_queue(request.GET, user=request.user, now=now)
     data = form.filters()
     params = {key: value for key, value in request.GET.items() if value != "" and key in FILTER_PARAMS}
-    page = paginate(queryset, page=request.GET.get("page"), params=params)
-    for item in page.items:
-        _mark_due(item, now)
-        item.last_seen_label = (
-            f"{_span(now - item.last_seen_at)} ago" if item.last_seen_at <= now else "just now"
-        )
+    page = queue_page(queryset, page=request.GET.get("page"), params=params)
+    urls = {
+        "detail": reverse("exceptions_queue:detail", args=[_PK]),
+        "customer": reverse("customer_detail", args=[_PK]),
+    }
+    rows = [_row(item, now, urls) for item in page.items]
     query = clean_query(urlencode(params))
     context = {
         "form": form,
-        "main_fields": [form[name] for name in MAIN_FIELDS],
-        "more_fields": [form[name] for name in MORE_FIELDS],
+        "main_fields": [_field(form, name) for name in MAIN_FIELDS],
+        "more_fields": [_field(form, name) for name in MORE_FIELDS],
+        "rows": rows,
         "more_open": any(form[name].value() not in (None, "") or form[name].errors for name in MORE_FIELDS),
         "description": describe_filter(form),
         "sort_links": {key: _link(page.params, sort=key) for key in QUEUE_SORT_LABELS},
@@ -90,21 +144,86 @@ def queue_list(request):
     return render_page(request, "exceptions_queue/list.html", context, partials={"results": "results"})
 
 
-def _mark_due(item, now: dt.datetime) -> None:
-    """What a row says about the due time: "overdue 3 h", "in 2 d"."""
-    item.overdue = bool(item.due_at and item.is_open and item.due_at < now)
-    if item.due_at is None:
-        item.due_label = "—"
-    elif item.overdue:
-        item.due_label = f"overdue {_span(now - item.due_at)}"
-    elif item.due_at >= now:
-        item.due_label = f"in {_span(item.due_at - now)}"
+# Labels looked up once: a page renders fifty rows on every filter change.
+_PRIORITY = dict(Priority.choices)
+_SEVERITY = dict(Severity.choices)
+_CODE = dict(ExceptionCode.choices)
+_STATUS = dict(Status.choices)
+
+
+def _row(item, now: dt.datetime, urls: dict[str, str]) -> dict:
+    """What one queue row shows, ready to print: what is wrong, with what, how
+    bad, who owns it, when it is due (overdue flagged) and how often it was seen."""
+    due_at = item.due_at
+    is_open = item.is_open
+    overdue = bool(due_at and is_open and due_at < now)
+    if due_at is None:
+        due_label = "—"
+    elif overdue:
+        due_label = f"overdue {_span(now - due_at)}"
+    elif due_at >= now:
+        due_label = f"in {_span(due_at - now)}"
     else:
-        item.due_label = f"{_span(now - item.due_at)} ago"
-    item.due_soon = bool(item.is_open and not item.overdue and item.due_at and item.due_at - now < _DAY)
+        due_label = f"{_span(now - due_at)} ago"
+    assignee = item.assignee
+    customer = item.customer
+    return {
+        "pk": item.pk,
+        "url": urls["detail"].replace(str(_PK), str(item.pk)),
+        "priority": item.priority,
+        "priority_label": _PRIORITY.get(item.priority, item.priority),
+        "severity": item.severity,
+        "severity_label": _SEVERITY.get(item.severity, item.severity),
+        "code": item.code,
+        "code_label": _CODE.get(item.code, item.code),
+        "label": item.object_label or item.title,
+        "title": item.title if item.object_label else "",
+        "connector": item.connector_name,
+        "customer": customer.name if customer else "",
+        "customer_url": urls["customer"].replace(str(_PK), str(customer.pk)) if customer else "",
+        "amount": format_amount(item.amount, item.currency) if item.amount is not None else "",
+        "currency": item.currency,
+        "team": item.team.name if item.team else "",
+        "assignee": (assignee.get_full_name() or assignee.get_username()) if assignee else "",
+        "status": item.status,
+        "status_label": _STATUS.get(item.status, item.status),
+        "overdue": overdue,
+        "due_soon": bool(is_open and not overdue and due_at and due_at - now < _DAY),
+        "due_label": due_label,
+        "due_title": f"{due_at:%Y-%m-%d %H:%M} UTC" if due_at else "",
+        "occurrences": item.occurrences,
+        "last_seen": f"{_span(now - item.last_seen_at)} ago" if item.last_seen_at <= now else "just now",
+        "seen_title": f"last seen {item.last_seen_at:%Y-%m-%d %H:%M} UTC, first seen {item.first_seen_at:%Y-%m-%d %H:%M} UTC",
+    }
 
 
 _DAY = dt.timedelta(hours=24)
+# Row links come from one reverse per page, with each row's pk put in place of this one.
+_PK = 987654321
+
+
+def _field(form, name: str) -> dict:
+    """A filter field as plain data: the bar is re-rendered on every page view,
+    and a template loop over options is several times cheaper than widgets."""
+    bound = form[name]
+    field = form.fields[name]
+    value = bound.value()
+    value = "" if value is None else str(value)
+    data = {
+        "name": name,
+        "id": bound.id_for_label,
+        "label": bound.label,
+        "errors": bound.errors,
+        "value": value,
+        "options": None,
+    }
+    if isinstance(field.widget, forms.Select):
+        data["options"] = [(str(key), label, str(key) == value) for key, label in field.widget.choices]
+    else:
+        data["input_type"] = (
+            "number" if isinstance(field, (forms.IntegerField, forms.DecimalField)) else "text"
+        )
+    return data
 
 
 def _span(delta: dt.timedelta) -> str:
@@ -123,7 +242,8 @@ def _link(params: dict, **changes) -> str:
 
 def _status_facets(data, user, now, page) -> list[dict]:
     """Counts per status for the filter as it is, whatever status it asks for."""
-    counts = status_counts(filter_conditions(data, user=user, now=now, skip=frozenset({"status"})))
+    condition = filter_conditions(data, user=user, now=now, skip=frozenset({"status"}))
+    counts = status_counts(condition, per_value=is_simple(data))
     return [
         {
             "value": status.value,
@@ -139,7 +259,8 @@ def _status_facets(data, user, now, page) -> list[dict]:
 
 def _code_facets(data, user, now, page) -> list[dict]:
     """Counts per code for the filter as it is, whatever code it asks for; codes without items are left out."""
-    counts = code_counts(filter_conditions(data, user=user, now=now, skip=frozenset({"code"})))
+    condition = filter_conditions(data, user=user, now=now, skip=frozenset({"code"}))
+    counts = code_counts(condition, per_value=is_simple(data))
     facets = [
         {
             "value": code.value,
@@ -158,7 +279,7 @@ def _built_in_views(user, now, query: str) -> list[dict]:
     views = []
     for view in BUILT_IN_VIEWS:
         queryset, _ = filter_queue(QueryDict(view.query), user=user, now=now)
-        count, capped = capped_count(queryset)
+        count, capped = capped_count(queryset, QUEUE_COUNT_CAP)
         views.append(
             {
                 "name": view.name,
