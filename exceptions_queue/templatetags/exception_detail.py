@@ -4,6 +4,7 @@ indented tree with the failing values highlighted, and small time labels."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -52,67 +53,63 @@ class _Tree:
             for i in range(1, len(parts)):
                 self.on_path.add(".".join(parts[:i]))
 
-    def leaf(self, value: Any) -> SafeString:
+    # Built as plain strings with every value escaped: a payload has thousands
+    # of values, and format_html per value costs more than the rest of the page.
+    def leaf(self, value: Any) -> str:
         if value is None:
-            return format_html('<span class="pt-null">null</span>')
+            return '<span class="pt-null">null</span>'
         if isinstance(value, bool):
-            return format_html('<span class="pt-bool">{}</span>', "true" if value else "false")
+            return f'<span class="pt-bool">{"true" if value else "false"}</span>'
         if isinstance(value, int | float):
-            return format_html('<span class="pt-num">{}</span>', value)
-        return format_html('<span class="pt-str">"{}"</span>', value)
+            return f'<span class="pt-num">{_esc(value)}</span>'
+        return f'<span class="pt-str">"{_esc(value)}"</span>'
 
-    def children(self, value: dict | list, path: str) -> SafeString:
+    def children(self, value: dict | list, path: str, out: list[str]) -> None:
         if isinstance(value, dict):
             pairs: Iterable = value.items()
-            total = len(value)
         else:
-            total = len(value)
             pairs = ((str(i), v) for i, v in enumerate(value[:MAX_LIST_ITEMS]))
-        parts = []
+        out.append('<ul class="pt-list">')
         shown = 0
         for key, child in pairs:
             if self.budget <= 0:
                 break
-            parts.append(self.node(str(key), child, f"{path}.{key}" if path else str(key)))
+            self.node(str(key), child, f"{path}.{key}" if path else str(key), out)
             shown += 1
-        if shown < total:
-            parts.append(format_html('<li class="pt-more muted">… {} more not shown</li>', total - shown))
-        return format_html('<ul class="pt-list">{}</ul>', mark_safe("".join(parts)))  # noqa: S308 - built from format_html parts
+        if shown < len(value):
+            out.append(f'<li class="pt-more muted">… {len(value) - shown} more not shown</li>')
+        out.append("</ul>")
 
-    def node(self, key: str, value: Any, path: str) -> SafeString:
+    def node(self, key: str, value: Any, path: str, out: list[str]) -> None:
         self.budget -= 1
         failing = path in self.failing
         css = "pt-fail" if failing else ""
+        if path in self.corrected:
+            css += " pt-corrected"
         if isinstance(value, dict | list):
             size = f"{{{len(value)} keys}}" if isinstance(value, dict) else f"[{len(value)} items]"
             is_open = not self.large or path in self.on_path or failing
-            if path in self.corrected:
-                css += " pt-corrected"
-            return format_html(
-                '<li class="pt-node {}" data-path="{}"><details{}><summary><span class="pt-key">{}</span> '
-                '<span class="pt-size">{}</span></summary>{}</details></li>',
-                css,
-                path,
-                " open" if is_open else "",
-                key,
-                size,
-                self.children(value, path),
+            out.append(
+                f'<li class="pt-node {css}" data-path="{_esc(path)}"><details{" open" if is_open else ""}>'
+                f'<summary><span class="pt-key">{_esc(key)}</span> <span class="pt-size">{size}</span></summary>'
             )
+            self.children(value, path, out)
+            out.append("</details></li>")
+            return
         correction = ""
         if path in self.corrected:
-            css += " pt-corrected"
-            correction = format_html(
-                ' <span class="pt-arrow" aria-hidden="true">→</span> <span class="new" title="Corrected value">{}</span>',
-                as_text(self.corrected[path]),
+            correction = (
+                ' <span class="pt-arrow" aria-hidden="true">→</span> '
+                f'<span class="new" title="Corrected value">{_esc(as_text(self.corrected[path]))}</span>'
             )
-        return format_html(
-            '<li class="pt-leaf {}" data-path="{}"><span class="pt-key">{}</span>: {}{}</li>',
-            css,
-            path,
-            key,
-            self.leaf(value),
-            correction,
+        out.append(
+            f'<li class="pt-leaf {css}" data-path="{_esc(path)}"><span class="pt-key">{_esc(key)}</span>: '
+            f"{self.leaf(value)}{correction}</li>"
         )
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
 
 
 @register.simple_tag
@@ -122,12 +119,16 @@ def payload_tree(payload: Any, failing: Iterable[str] = (), corrected: dict | No
     corrected = {k: v for k, v in (corrected or {}).items() if not str(k).startswith("_")}
     large = _count(payload, LARGE_PAYLOAD_NODES + 1) > LARGE_PAYLOAD_NODES
     tree = _Tree(set(failing), corrected, large)
+    if isinstance(payload, dict | list) and not payload:
+        return format_html('<p class="empty">{}</p>', "The item carries no payload.")
+    out: list[str] = []
     if isinstance(payload, dict | list):
-        if not payload:
-            return format_html('<p class="empty">{}</p>', "The item carries no payload.")
-        body = tree.children(payload, "")
+        tree.children(payload, "", out)
     else:
-        body = format_html('<ul class="pt-list">{}</ul>', tree.node("value", payload, ""))
+        out.append('<ul class="pt-list">')
+        tree.node("value", payload, "", out)
+        out.append("</ul>")
+    body = mark_safe("".join(out))  # noqa: S308 - every value in it is escaped by _esc
     note = ""
     if tree.budget <= 0:
         note = format_html('<p class="muted">Only the first {} values are shown.</p>', MAX_NODES)

@@ -4,6 +4,9 @@ connector item resubmitted through the real pipeline handler."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -24,12 +27,15 @@ from exceptions_queue.templatetags.exception_detail import payload_tree
 from revops.actors import Actor
 from revops.errors import DomainValidationError
 from revops.models import BusinessEvent, Customer, Invoice
+from revops.services import tax
 from tests import factories as f
 from tests.connectors.memory_kind import MemoryKind
+from tests.connectors.tax_source_kind import TaxSourceKind
 
 pytestmark = pytest.mark.django_db
 
 register_kind_handlers(MemoryKind)
+register_kind_handlers(TaxSourceKind)
 
 SYNC = Actor.for_system("stripe", "connector stripe-eu, run 42")
 STEP = "test.detail_invoice"
@@ -667,3 +673,104 @@ def test_a_small_payload_is_shown_open_and_escaped():
     html = str(payload_tree({"name": "<b>Acme</b>", "tags": ["a"]}, []))
     assert "&lt;b&gt;Acme&lt;/b&gt;" in html and "<b>Acme" not in html
     assert '<li class="pt-node " data-path="tags"><details open>' in html
+
+
+# -- a tax mismatch fixed with one click --------------------------------------------------
+
+
+@pytest.fixture
+def tax_item():
+    """TAX_MISMATCH opened by the pipeline: 7.25 charged where Irvine's 7.75 % is due."""
+    TaxSourceKind.reset()
+    entity = f.LegalEntityFactory()
+    setup = Actor.for_system("revops", "setup")
+    jurisdiction = tax.tax_jurisdiction_create(
+        code="US-CA-92615", name="Irvine, CA 92615", country="US", region="CA", actor=setup, reason="Rates"
+    )
+    tax.tax_component_add(
+        jurisdiction=jurisdiction,
+        name="CA STATE AND LOCAL",
+        authority="CALIFORNIA",
+        type="state",
+        rate=Decimal("7.75"),
+        valid_from=dt.date(2017, 1, 1),
+        actor=setup,
+        reason="Rates",
+    )
+    connector = Connector.objects.create(name="billing-us", kind=TaxSourceKind.key, legal_entity=entity)
+    TaxSourceKind.source["customer"] = [{"id": "cus_1", "name": "Yarn Shop Irvine", "currency": "USD"}]
+    TaxSourceKind.source["invoice"] = [
+        {
+            "id": "in_T1",
+            "number": "T1",
+            "customer": "cus_1",
+            "currency": "USD",
+            "tax_mode": "exclusive",
+            "lines": [{"amount": "100.00", "tax": "7.25", "jurisdiction": "US-CA-92615"}],
+        }
+    ]
+    engine.execute_run(engine.run_create(connector=connector, trigger="manual").pk)
+    yield ExceptionItem.objects.get(code="TAX_MISMATCH")
+    TaxSourceKind.reset()
+
+
+def test_a_tax_mismatch_is_corrected_to_the_expected_tax_with_one_click(client, analyst, tax_item):
+    client.force_login(analyst)
+    page = client.get(url("detail", tax_item))
+    html = page.content.decode()
+    assert 'name="option" value="use_expected"' in html and 'name="option" value="accept_source"' in html
+    assert [row.expected for row in page.context["error_rows"]][-1] == "7.75"
+
+    response = client.post(
+        url("resubmit", tax_item), {"option": "use_expected", "reason": "District tax missing"}
+    )
+    assert response.status_code == 302
+    tax_item.refresh_from_db()
+    assert tax_item.status == S.RESOLVED and tax_item.correction == {"_tax": "use_expected"}
+    invoice = Invoice.objects.get(number="T1")
+    assert (invoice.tax_total, invoice.total) == (Decimal("7.75"), Decimal("107.75"))
+    timeline = client.get(url("detail", tax_item)).context["timeline"]
+    assert ("Correction _tax", "", "use_expected") in [
+        (c.field, c.old, c.new) for e in timeline for c in e.changes
+    ]
+
+
+# -- other kinds of items -----------------------------------------------------------------
+
+
+def test_a_dead_letter_without_failing_paths_offers_a_retry_as_received(client, analyst, handler):
+    item = open_item(
+        code="DEAD_LETTER",
+        dedupe_key="DEAD_LETTER|stripe|run 9",
+        title="stripe-eu: run 9 gave up after 5 attempts",
+        message="GET https://api.stripe.com/v1/invoices timed out (ReadTimeout)",
+        payload={"request": {"method": "GET", "url": "https://api.stripe.com/v1/invoices"}, "attempts": 5},
+        error_details=["GET https://api.stripe.com/v1/invoices timed out"],
+        suggested_correction=None,
+    )
+    client.force_login(analyst)
+    page = client.get(url("detail", item))
+    html = page.content.decode()
+    assert page.context["correction_form"].rows == []
+    assert '<details class="extra-field" open>' in html  # the free row is the only one
+    assert "Dead letter" in html and 'name="option"' not in html
+    client.post(url("resubmit", item), {"reason": "Stripe is back up"})
+    assert handler.calls == [(item.pk, None, "analyst")]
+    item.refresh_from_db()
+    assert item.status == S.RESOLVED
+
+
+def test_a_fault_in_the_step_is_reported_and_changes_nothing(client, analyst, item, handler):
+    def crash(item, correction, actor):
+        raise RuntimeError("database of the ERP is on fire")
+
+    handler.effect = crash
+    client.force_login(analyst)
+    response = client.post(url("resubmit", item), {"fix_0": "10800", "reason": "try"})
+    assert response.status_code == 400
+    assert "The resubmission failed unexpectedly; nothing was changed." in response.content.decode()
+    response = client.post(url("check", item), {"fix_0": "10800"})
+    assert response.status_code == 400
+    assert "The check failed unexpectedly; nothing was changed." in response.content.decode()
+    item.refresh_from_db()
+    assert item.status == S.NEW and item.correction is None and item.history.count() == 1
