@@ -340,6 +340,29 @@ def test_it_resubmits_the_corrected_values_in_their_json_types_and_records_the_d
     assert corrections == [("Correction paid", "", "true"), ("Correction total", "", "10800")]
 
 
+def test_a_second_resubmission_of_a_resolved_item_is_refused(client, analyst, item, handler):
+    client.force_login(analyst)
+    data = {"fix_0": "10800", "reason": "Total typed wrong"}
+    assert client.post(url("resubmit", item), data).status_code == 302
+    again = client.post(url("resubmit", item), data)  # a double click, or a second tab
+    assert again.status_code == 400
+    assert "This item is resolved; it cannot be resubmitted." in again.content.decode()
+    assert len(handler.calls) == 1
+
+
+def test_an_htmx_action_with_bad_input_swaps_in_the_form_with_its_error(client, analyst, item):
+    client.force_login(analyst)
+    response = client.post(
+        url("dismiss", item), {"reason": ""}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="item"
+    )
+    assert response.status_code == 200  # htmx swaps only successful responses
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="item"')
+    assert '<details class="dismiss" open>' in html and "Dismissing an item needs a reason." in html
+    item.refresh_from_db()
+    assert item.status == S.NEW
+
+
 def test_it_resubmits_unchanged_values_as_received(client, analyst, item, handler):
     client.force_login(analyst)
     client.post(url("resubmit", item), {"fix_0": "18000", "reason": "Customer now synced"})
@@ -580,6 +603,8 @@ def test_a_connector_item_corrected_to_a_known_customer_is_written_and_resolved(
     assert invoice.customer.name == "Known Ltd"
     latest = invoice.history.first()
     assert latest.history_user == analyst and "resubmitted by analyst" in latest.history_actor
+    again = client.post(url("resubmit", item), {"fix_0": "cus_1", "reason": "again"})
+    assert again.status_code == 400 and Invoice.objects.count() == 1
     # The page now leads to the invoice written and to its flow.
     page = client.get(url("detail", item))
     related = page.context["related"]
