@@ -102,7 +102,7 @@ class TaxFinding:
 
 
 def _state(ctx: WriteContext) -> dict[str, Any]:
-    return ctx.cache.setdefault("tax", {"components": {}, "engine_results": {}})
+    return ctx.cache.setdefault("tax", {"components": {}, "engine_results": {}, "lines": {}, "rates_on": {}})
 
 
 def _engine(ctx: WriteContext):
@@ -188,12 +188,12 @@ def _from_engine(rec: InvoiceRecord, ctx: WriteContext, connector, customer) -> 
 
 def _from_rate_table(rec: InvoiceRecord, ctx: WriteContext, customer) -> list[LineCheck]:
     from revops.selectors.tax import components_by_code
-    from revops.services.tax import components_on, expected_line_tax
 
     wanted = {line.tax_jurisdiction.strip() for line in rec.lines} & _codes(ctx)
     if not wanted:
         return []
-    cache = _state(ctx)["components"]
+    state = _state(ctx)
+    cache = state["components"]
     missing = wanted - set(cache)
     if missing:
         cache.update(components_by_code(missing, ctx.legal_entity))
@@ -202,22 +202,42 @@ def _from_rate_table(rec: InvoiceRecord, ctx: WriteContext, customer) -> list[Li
     checks = []
     for number, line in enumerate(rec.lines, start=1):
         code = line.tax_jurisdiction.strip()
-        rates = components_on(cache.get(code, []), rec.issue_date) if code in wanted else []
-        if not rates:
+        if code not in wanted:
             continue
-        amounts = (
-            [quantize(ZERO, rec.currency)] * len(rates)
-            if exempt
-            else expected_line_tax(line.amount, rec.tax_mode, rates, rec.currency)
-        )
-        components = tuple(
-            ExpectedComponent(
-                name=rate.name, authority=rate.authority, type=rate.type, rate=rate.rate, amount=amount
-            )
-            for rate, amount in zip(rates, amounts, strict=True)
-        )
-        checks.append(LineCheck(number, code, line.tax_amount, ExpectedLine(sum(amounts, ZERO), components)))
+        # Lines of a page mostly repeat the same jurisdiction, date and amount.
+        key = (code, rec.issue_date, line.amount, rec.tax_mode, rec.currency, exempt)
+        expected = state["lines"].get(key)
+        if expected is None:
+            expected = state["lines"][key] = _expected_line(cache.get(code, []), rec, line, exempt, state)
+        if expected:
+            checks.append(LineCheck(number, code, line.tax_amount, expected))
     return checks
+
+
+def _expected_line(
+    components, rec: InvoiceRecord, line: InvoiceLineRecord, exempt: bool, state
+) -> ExpectedLine | bool:
+    """The expected tax of one line from the rates valid on the issue date; False when none are."""
+    from revops.services.tax import components_on, expected_line_tax
+
+    day_key = (id(components), rec.issue_date)
+    rates = state["rates_on"].get(day_key)
+    if rates is None:
+        rates = state["rates_on"][day_key] = components_on(components, rec.issue_date)
+    if not rates:
+        return False
+    amounts = (
+        [quantize(ZERO, rec.currency)] * len(rates)
+        if exempt
+        else expected_line_tax(line.amount, rec.tax_mode, rates, rec.currency)
+    )
+    components = tuple(
+        ExpectedComponent(
+            name=rate.name, authority=rate.authority, type=rate.type, rate=rate.rate, amount=amount
+        )
+        for rate, amount in zip(rates, amounts, strict=True)
+    )
+    return ExpectedLine(sum(amounts, ZERO), components)
 
 
 # -- the check ----------------------------------------------------------------------------------
