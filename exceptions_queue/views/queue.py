@@ -76,12 +76,10 @@ def queue_max_page(per_page: int = QUEUE_PER_PAGE, cap: int = QUEUE_COUNT_CAP) -
     return max(1, cap // per_page)
 
 
-def queue_page(
-    qs: QuerySet, *, page: str | None, params: dict[str, str], per_page: int = QUEUE_PER_PAGE
-) -> QueuePage:
+def queue_page(qs: QuerySet, *, page: str | None, params: dict[str, str]) -> QueuePage:
     """One page of the queue, like revops list pages but counting to the queue's
     cap: deeper than that, narrow the filter."""
-    cap = QUEUE_COUNT_CAP
+    cap, per_page = QUEUE_COUNT_CAP, QUEUE_PER_PAGE
     last_allowed = queue_max_page(per_page, cap)
     try:
         number = min(max(int(page or 1), 1), last_allowed)
