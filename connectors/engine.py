@@ -17,6 +17,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -350,6 +351,7 @@ def process_one(
     ):
         _mark(inbound, run, Outcome.STALE, f"older than version {source.applied_version} already applied")
         return RecordOutcome(Outcome.STALE, inbound)
+    record = None
     try:
         with transaction.atomic():
             record = _map(kind, raw)
@@ -359,7 +361,9 @@ def process_one(
                 result = writers.write(record, ctx)
             _remember_version(connector, raw, inbound.content_hash)
     except BusinessError as exc:
-        item = _open_exception(exc, raw=raw, inbound=inbound, run=run, kind=kind, actor=ctx.actor)
+        item = _open_exception(
+            exc, raw=raw, inbound=inbound, run=run, kind=kind, actor=ctx.actor, record=record
+        )
         _mark(inbound, run, Outcome.BUSINESS_ERROR, exc.message, exception_item_id=item.pk)
         return RecordOutcome(Outcome.BUSINESS_ERROR, inbound)
     _mark(inbound, run, result.outcome, result.message, obj=result.obj)
@@ -417,13 +421,35 @@ def step_key(kind: ConnectorKind, object_type: str) -> str:
     return f"{kind.key}.{object_type}"
 
 
-def _open_exception(exc: BusinessError, *, raw, inbound, run, kind, actor) -> ExceptionItem:
+def item_title(object_type: str, external_id: str, message: str) -> str:
+    """What the queue lists: the record, then the problem, without saying the
+    record twice when the message already names it."""
+    what = object_type.replace("_", " ").capitalize()
+    if external_id and external_id in message.split(":", 1)[0]:
+        return message
+    return f"{what} {external_id}: {message}"
+
+
+def document_amount(record) -> tuple[Decimal | None, str]:
+    """The amount an item is about, for routing by amount range and for the
+    queue: a document's total, a payment's amount (None when the record has none)."""
+    currency = getattr(record, "currency", "") or ""
+    for name in ("total", "amount"):
+        value = getattr(record, name, None)
+        if isinstance(value, Decimal) and currency:
+            return value, currency
+    return None, ""
+
+
+def _open_exception(exc: BusinessError, *, raw, inbound, run, kind, actor, record=None) -> ExceptionItem:
     connector = kind.connector
-    what = raw.object_type.replace("_", " ")
+    amount, currency = document_amount(record)
     item, _ = exception_open(
         code=exc.code,
         dedupe_key=f"{exc.code}|{connector.pk}|{raw.object_type}|{raw.external_id}",
-        title=f"{connector.name}: {what} {raw.external_id}: {exc.message}"[:200],
+        title=item_title(raw.object_type, raw.external_id, exc.message),
+        amount=amount,
+        currency=currency,
         message=exc.message,
         step_key=step_key(kind, raw.object_type),
         actor=actor,
