@@ -11,3 +11,7 @@ class ExceptionsQueueConfig(AppConfig):
         register_nav_item(
             "Exceptions", "exceptions_queue:list", permission="exceptions_queue.view_exceptionitem", order=10
         )
+        from exceptions_queue.selectors import dashboard_tiles
+        from revops.selectors.dashboard import register_tiles
+
+        register_tiles(dashboard_tiles)

@@ -10,11 +10,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection, models
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from exceptions_queue.codes import ExceptionCode
 from exceptions_queue.models import OPEN_STATUSES, ExceptionItem, Status
 from revops.models import Customer
 from revops.selectors.customers import customer_search
+from revops.selectors.dashboard import Tile
 
 OPEN = "open"  # a status filter meaning new, in review or resubmitted
 ALL = "all"  # a status filter meaning any status
@@ -222,3 +224,16 @@ def item_list(
 
 def open_item_for_key(dedupe_key: str) -> ExceptionItem | None:
     return ExceptionItem.objects.filter(dedupe_key=dedupe_key, status__in=OPEN_STATUSES).first()
+
+
+def dashboard_tiles(user) -> list:
+    """The dashboard's queue tiles: open items and those breaching their SLA,
+    capped like the queue's own counts, for people who may read the queue."""
+    if not user.has_perm("exceptions_queue.view_exceptionitem"):
+        return []
+    open_items = ExceptionItem.objects.filter(status__in=OPEN_STATUSES)
+    breaching = open_items.filter(due_at__lt=timezone.now())
+    return [
+        Tile("Open exception items", *capped_count(open_items), "exceptions_queue:list"),
+        Tile("Exceptions breaching SLA", *capped_count(breaching), "exceptions_queue:list", "sla=breaching"),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -52,6 +53,17 @@ class Dashboard:
     changes: list[HistoryEntry]
 
 
+# Tiles other apps add (the exception queue registers its own from its
+# AppConfig.ready, so revops imports none of them): each provider takes the
+# user and returns the tiles that user may see.
+_TILE_PROVIDERS: list[Callable[[object], list[Tile]]] = []
+
+
+def register_tiles(provider: Callable[[object], list[Tile]]) -> None:
+    if provider not in _TILE_PROVIDERS:
+        _TILE_PROVIDERS.append(provider)
+
+
 def _tile(label: str, qs: QuerySet, url_name: str, query: str = "") -> Tile:
     count, capped = capped_count(qs)
     return Tile(label, count, capped, url_name, query)
@@ -89,7 +101,7 @@ def money_totals(*, max_age: int = TOTALS_MAX_AGE) -> tuple[list, list, dt.datet
     return result
 
 
-def dashboard() -> Dashboard:
+def dashboard(user=None) -> Dashboard:
     open_invoices = Invoice.objects.filter(status=Invoice.Status.OPEN)
     unapplied = Payment.objects.filter(status__in=UNAPPLIED_PAYMENT_STATUSES)
     tiles = [
@@ -108,6 +120,9 @@ def dashboard() -> Dashboard:
         _tile("Open invoices", open_invoices, "invoice_list", "status=open"),
         _tile("Payments with unapplied cash", unapplied, "payment_list", "unapplied_cash=on"),
     ]
+    if user is not None:
+        for provider in _TILE_PROVIDERS:
+            tiles.extend(provider(user))
     open_ar, cash, totals_at = money_totals()
     return Dashboard(
         tiles=tiles,

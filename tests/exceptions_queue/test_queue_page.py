@@ -195,3 +195,15 @@ def test_it_pages_through_items_in_the_chosen_order(client, analyst, monkeypatch
     assert [r["pk"] for r in first.context["rows"]] == [made[1].pk, made[2].pk]
     assert [r["pk"] for r in second.context["rows"]] == [made[0].pk]
     assert "sort=occurrences&amp;page=2" in first.content.decode()
+
+
+def test_it_puts_queue_tiles_on_the_dashboard(client, analyst):
+    Item()
+    Item(due_at=timezone.now() - dt.timedelta(hours=1))
+    Item(status=S.RESOLVED)
+    client.force_login(analyst)
+    response = client.get(reverse("dashboard"))
+    tiles = {tile.label: tile for tile in response.context["board"].tiles}
+    assert tiles["Open exception items"].count == 2
+    assert tiles["Exceptions breaching SLA"].count == 1
+    assert 'href="/exceptions/?sla=breaching"' in response.content.decode()

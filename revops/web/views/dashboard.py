@@ -10,4 +10,4 @@ from revops.selectors.dashboard import dashboard as dashboard_data
 @permission_required("revops.view_customer", raise_exception=True)
 @require_http_methods(["GET", "HEAD"])
 def dashboard(request):
-    return render(request, "revops/dashboard.html", {"board": dashboard_data()})
+    return render(request, "revops/dashboard.html", {"board": dashboard_data(request.user)})
