@@ -102,11 +102,11 @@ def describe_rule(rule: RoutingRule) -> str:
     if rule.connector_name:
         parts.append(f"connector {rule.connector_name}")
     if rule.amount_min is not None and rule.amount_max is not None:
-        parts.append(f"{rule.amount_min:,.2f} to {rule.amount_max:,.2f} {rule.currency}")
+        parts.append(f"amount {rule.amount_min:,.2f} to {rule.amount_max:,.2f} {rule.currency}")
     elif rule.amount_min is not None:
-        parts.append(f"from {rule.amount_min:,.2f} {rule.currency}")
+        parts.append(f"amount from {rule.amount_min:,.2f} {rule.currency}")
     elif rule.amount_max is not None:
-        parts.append(f"up to {rule.amount_max:,.2f} {rule.currency}")
+        parts.append(f"amount up to {rule.amount_max:,.2f} {rule.currency}")
     return " · ".join(parts) or "Every item"
 
 
