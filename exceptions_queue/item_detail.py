@@ -39,7 +39,7 @@ OBJECT_PAGES = {
 # Bulky fields whose every change is shown as "updated", not as before → after.
 BULKY_FIELDS = {"Payload", "Error details", "Suggested correction"}
 # What the "created" entry lists of a new item; the rest is on the page itself.
-CREATED_FIELDS = {"Code", "Severity", "Status", "Priority", "Team", "Assignee", "Due at", "Title"}
+CREATED_FIELDS = {"Code", "Severity", "Status", "Priority", "Team", "Assignee", "Due at"}
 
 
 def item_for_detail(pk: int) -> ExceptionItem:

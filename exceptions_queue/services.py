@@ -473,22 +473,33 @@ def exception_check_correction(
         raise field_error("step_key", str(exc)) from None
     if correction is not None:
         correction = _jsonable(dict(correction))
+    known = item.error_details
     errors: list[dict[str, Any]] = []
     try:
         with transaction.atomic():
+            # Leave the item as a resubmission would (inside the savepoint), so
+            # that a handler re-running the pipeline sees the same state.
+            item = ExceptionItem.objects.select_for_update().get(pk=item.pk)
+            if correction is not None:
+                item.correction = correction
+            item.status = Status.RESUBMITTED
+            stamp(item, actor, "Checking a correction (not kept)")
+            item.save()
             try:
-                # The handler sees the item as a resubmission would leave it.
-                item.correction = correction if correction is not None else item.correction
-                item.status = Status.RESUBMITTED
                 handler(item, correction, actor)
             except ResubmitFailed as exc:
                 errors = normalise_error_details(exc.error_details or [exc.message])
             except ValidationError as exc:
                 errors = normalise_error_details(_validation_details(exc))
+            else:
+                # The pipeline the handler re-ran may have reopened this very item.
+                after = ExceptionItem.objects.get(pk=item.pk)
+                if after.status == Status.NEW:
+                    errors = normalise_error_details(after.error_details or [after.message or after.title])
             raise _DryRunDone
     except _DryRunDone:
         pass
-    return keep_known_paths(errors, item.error_details)
+    return keep_known_paths(errors, known)
 
 
 def exception_take(*, item: ExceptionItem, actor: Actor) -> ExceptionItem:

@@ -487,6 +487,24 @@ def test_the_check_service_returns_the_errors_a_resubmission_would_meet(analyst,
         exception_check_correction(item=item, correction=["total"], actor=Actor.for_user(analyst))
 
 
+def test_the_check_reports_a_pipeline_that_opens_the_item_again(analyst, item, handler):
+    def reopen(item, correction, actor):
+        open_item(
+            message="Still does not add up.", error_details=[{"field": "total", "message": "Off by 100"}]
+        )
+
+    handler.effect = reopen
+    errors = exception_check_correction(item=item, correction={"total": 10700}, actor=Actor.for_user(analyst))
+    assert [(e["path"], e["message"]) for e in errors] == [("total", "Off by 100")]
+    item.refresh_from_db()
+    assert (item.status, item.occurrences, item.message) == (
+        S.NEW,
+        1,
+        "The lines add up to 10800 but the invoice says 18000.",
+    )
+    assert item.history.count() == 1
+
+
 def test_an_item_without_a_handler_offers_no_resubmission(client, analyst):
     item = open_item(step_key="nobody.handles_this")
     client.force_login(analyst)
