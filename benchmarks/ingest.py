@@ -135,26 +135,15 @@ PHASES = [
     ("plan", "plan (split new / one by one)"),
     ("validate", "validate (service rules)"),
     ("ids", "reserve ids (one nextval query a batch)"),
-    ("canonical", "canonical rows + lines (rows made)"),
-    ("history", "history rows (rows made)"),
-    ("events", "business events (rows made)"),
-    ("refs", "external ids (rows made)"),
-    ("raw store", "raw store + source versions (rows made)"),
+    ("canonical", "canonical rows + lines (COPY)"),
+    ("history", "history rows (COPY)"),
+    ("events", "business events (COPY)"),
+    ("refs", "external ids (COPY)"),
+    ("raw store", "raw store + source versions (COPY)"),
     ("analyze", "ANALYZE of looked-up tables as they grow"),
-    ("write wait", "waiting for the background writes"),
     ("one by one", "one-by-one path (leftovers)"),
     ("page commit", "page commit (cursor, run counts)"),
-    ("commit", "transaction commit"),
-]
-# What the background writer does while the phases above go on (COPY, the
-# rows' foreign-key checks, ANALYZE as tables grow); not part of the sum.
-BACKGROUND_PHASES = [
-    ("canonical", "canonical rows + lines"),
-    ("history", "history rows"),
-    ("events", "business events"),
-    ("refs", "external ids"),
-    ("raw store", "raw store + source versions"),
-    ("savepoints", "savepoints (queued with the writes)"),
+    ("commit", "transaction commit (deferred FK checks)"),
 ]
 
 
@@ -230,7 +219,7 @@ def _pipeline(statements):
     from connectors.models import Connector
     from revops.models import LegalEntity
     from revops.services import bulk_rows
-    from revops.services.bulk_rows import BACKGROUND, STATEMENTS, TIMINGS
+    from revops.services.bulk_rows import STATEMENTS, TIMINGS
 
     _empty_tables()
     bulk_rows._GROWTH.clear()  # each run starts as a fresh worker would: tables analyzed again as they grow
@@ -240,7 +229,6 @@ def _pipeline(statements):
     connector = Connector.objects.create(name="synthetic", kind="synthetic", legal_entity=entity)
     run = engine.run_create(connector=connector, trigger="manual")
     TIMINGS.clear()
-    BACKGROUND.clear()
     STATEMENTS.clear()
     statements[0] = 0
     backend = _backend_cpu()
@@ -251,7 +239,6 @@ def _pipeline(statements):
     python = time.process_time() - python
     backend = _backend_cpu() - backend if backend is not None else None
     cpu = {"python": python, "postgres": backend}
-    cpu["background"] = dict(BACKGROUND)
     return run, elapsed, dict(TIMINGS), statements[0] + STATEMENTS["copy"], cpu
 
 
@@ -320,10 +307,6 @@ def main() -> None:
         print(f"  {label:<40} {seconds:7.2f} s  {100 * seconds / elapsed:5.1f} %")
     rest = elapsed - accounted
     print(f"  {'other (engine loop, savepoints, runs)':<40} {rest:7.2f} s  {100 * rest / elapsed:5.1f} %")
-    print("meanwhile, in the background writer (COPY, foreign-key checks, ANALYZE; overlapping the above):")
-    for key, label in BACKGROUND_PHASES:
-        seconds = cpu["background"].get(key, 0.0)
-        print(f"  {label:<40} {seconds:7.2f} s  {100 * seconds / elapsed:5.1f} %")
 
     if args.profile_records:
         # The hottest functions, on a fresh slice.

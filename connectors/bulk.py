@@ -43,14 +43,7 @@ from connectors.records import MappingError
 from revops.models import Contract, Customer, ExternalRef, Invoice, Product
 from revops.services import billing
 from revops.services import bulk as services
-from revops.services.bulk_rows import (
-    LOOKED_UP,
-    AnyOf,
-    background_writes,
-    collection_paused,
-    rows_insert,
-    timed,
-)
+from revops.services.bulk_rows import LOOKED_UP, AnyOf, collection_paused, rows_insert, timed
 
 logger = logging.getLogger(__name__)
 LOOKED_UP.update({InboundRecord, SourceObject})  # looked up by every page: statistics kept fresh
@@ -381,33 +374,24 @@ def _invoice_spec(rec: r.InvoiceRecord, ctx, targets) -> services.InvoiceSpec:
 
 
 def _write(page: _Page, customer_specs, invoice_specs, *, run, connector, ctx) -> set[int]:
-    """Create what can be created; returns the positions written. The services
-    write a chunk at a time in the background while they check the next one;
-    each chunk's raw store rows are queued right behind it."""
+    """Create what can be created; returns the positions written."""
     _mark_repeats(page, run)
     created: dict[int, Any] = {}
-    with background_writes():
-        for specs, create in (
-            (customer_specs, services.customers_create_many),
-            (invoice_specs, services.invoices_create_many),
-        ):
-            positions = [pos for pos in sorted(specs) if pos in page.customers or pos in page.invoices]
-            if not positions:
-                continue
-
-            def written(chunk: dict[int, Any], positions=positions) -> None:
-                placed = {positions[index]: obj for index, obj in chunk.items()}
-                created.update(placed)
-                _store(page, placed, run=run, connector=connector)
-
-            create(
+    for specs, create in (
+        (customer_specs, services.customers_create_many),
+        (invoice_specs, services.invoices_create_many),
+    ):
+        positions = [pos for pos in sorted(specs) if pos in page.customers or pos in page.invoices]
+        if positions:
+            result = create(
                 specs=[specs[pos] for pos in positions],
                 actor=ctx.actor,
                 reason=ctx.reason,
                 system=ctx.system,
                 partial=True,
-                written=written,
             )
+            created.update({positions[index]: obj for index, obj in result.created.items()})
+    _store(page, created, run=run, connector=connector)
     return set(created)
 
 

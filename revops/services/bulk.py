@@ -20,7 +20,7 @@ one by one (the sync engine does).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -219,99 +219,68 @@ def customers_create_many(
     reason: str = "Customer created",
     system: str = "",
     partial: bool = False,
-    written: Written | None = None,
 ) -> BulkResult[Customer]:
     """Create customers (and their contacts) as `customer_create` and
-    `contact_add` would, one `customer.created` event each. `written`, when
-    given, is called with {spec index: customer} as each chunk is written."""
+    `contact_add` would, one `customer.created` event each."""
     attribution(actor, reason)  # a blank reason fails before anything is checked
     result: BulkResult[Customer] = BulkResult()
     with timed("validate"):
-        # Looked up once for the batch (numbers as `customer_build` trims them;
-        # a build that fails is reported below); then checked spec by spec.
-        numbers = list({spec.number.strip() for spec in specs if isinstance(spec.number, str)})
-        taken = set(Customer.objects.filter(AnyOf(F("number"), numbers)).values_list("number", flat=True))
-        refs = _ExternalIds(system, "customer", [spec.external_id for spec in specs])
-    batch = _Batch(
-        _write_customers,
-        {
-            Customer: len(specs),
-            CustomerContact: sum(len(spec.contacts) for spec in specs),
-            BusinessEvent: len(specs),
-            ExternalRef: len(specs) if system else 0,
-        },
-        system=system,
-        actor=actor,
-        reason=reason,
-        chunk=CHUNK if partial else len(specs),
-        written=written,
-    )
-    for index, spec in enumerate(specs):
-        with timed("validate"):
+        built: dict[int, tuple[Customer, list[CustomerContact]]] = {}
+        for index, spec in enumerate(specs):
             try:
-                customer, contacts = _built_customer(spec)
-                if customer.number in taken:
-                    raise field_error("number", f"Customer number {customer.number} is already in use.")
+                built[index] = _built_customer(spec)
+            except DomainValidationError as exc:
+                result.rejected[index] = _errors(exc)
+        numbers = [customer.number for customer, _ in built.values()]
+        taken = set(Customer.objects.filter(AnyOf(F("number"), numbers)).values_list("number", flat=True))
+        refs = _ExternalIds(system, "customer", [specs[index].external_id for index in built])
+        accepted: dict[int, str] = {}
+        for index, (customer, contacts) in built.items():
+            if customer.number in taken:
+                result.rejected[index] = field_error(
+                    "number", f"Customer number {customer.number} is already in use."
+                )
+                continue
+            try:
                 _check_customer(customer, contacts)
-                external_id = refs.take(spec.external_id)
+                accepted[index] = refs.take(specs[index].external_id)
             except DomainValidationError as exc:
                 result.rejected[index] = _errors(exc)
                 continue
             taken.add(customer.number)  # a later spec with this number comes second, as one by one
-        if result.rejected and not partial:
-            continue  # nothing will be written: only the other specs' errors are still wanted
-        batch.add(index, (customer, contacts), external_id)
     if result.rejected and not partial:
         raise BulkValidationError(result.rejected)
-    result.created = batch.finish()
+    _write_customers(
+        [built[index] for index in accepted],
+        [(external_id, built[index][0]) for index, external_id in accepted.items() if external_id],
+        system,
+        actor,
+        reason,
+    )
+    result.created = {index: built[index][0] for index in accepted}
     return result
 
 
-Written = Callable[[dict[int, Any]], None]
-CHUNK = 100  # specs checked while the previous ones are written (partial batches)
-
-
-class _Batch:
-    """Writes accepted specs a chunk at a time: while PostgreSQL takes one chunk
-    (in the background, see `bulk_rows.background_writes`), the next is
-    checked. Ids for the whole batch are reserved in one query first."""
-
-    def __init__(self, write, counts: dict, *, system, actor, reason, chunk: int, written: Written | None):
-        self.write, self.system, self.actor, self.reason = write, system, actor, reason
-        self.counts, self.chunk, self.written = counts, max(chunk, 1), written
-        self.ids: dict | None = None
-        self.now = timezone.now()
-        self.items: dict[int, Any] = {}
-        self.links: dict[int, str] = {}
-        self.created: dict[int, Any] = {}
-
-    def add(self, index: int, item, external_id: str) -> None:
-        self.items[index] = item
-        if external_id:
-            self.links[index] = external_id
-        if len(self.items) >= self.chunk:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.items:
-            return
-        if self.ids is None:
-            self.ids = _pools(self.counts)
-        created = self.write(self.items, self.links, self)
-        self.created.update(created)
-        if self.written is not None:
-            self.written(created)
-        self.items, self.links = {}, {}
-
-    def finish(self) -> dict[int, Any]:
-        self.flush()
-        return self.created
-
-
-def _write_customers(items: dict[int, tuple[Customer, list[CustomerContact]]], links: dict, batch: _Batch):
-    now, actor, reason, ids = batch.now, batch.actor, batch.reason, batch.ids
-    customers = [customer for customer, _ in items.values()]
-    contacts = [contact for _, its_contacts in items.values() for contact in its_contacts]
+def _write_customers(
+    items: list[tuple[Customer, list[CustomerContact]]],
+    links: list,
+    system: str,
+    actor: Actor,
+    reason: str,
+) -> None:
+    if not items:
+        return
+    now = timezone.now()
+    customers = [customer for customer, _ in items]
+    contacts = [contact for _, its_contacts in items for contact in its_contacts]
+    ids = _pools(
+        {
+            Customer: len(customers),
+            CustomerContact: len(contacts),
+            BusinessEvent: len(customers),
+            ExternalRef: len(links),
+        }
+    )
     with timed("canonical"):
         for customer in customers:
             customer.created_at = customer.updated_at = now
@@ -322,7 +291,7 @@ def _write_customers(items: dict[int, tuple[Customer, list[CustomerContact]]], l
         customer._state.adding = False
     history_insert(Customer, rows, history_type="+", actor=actor, reason=reason, when=now)
     with timed("canonical"):
-        for customer, its_contacts in items.values():
+        for customer, its_contacts in items:
             for contact in its_contacts:
                 contact.customer = customer
                 contact.created_at = contact.updated_at = now
@@ -339,16 +308,7 @@ def _write_customers(items: dict[int, tuple[Customer, list[CustomerContact]]], l
         when=now,
         ids=ids.get(BusinessEvent, True),
     )
-    _link(
-        batch.system,
-        "customer",
-        [(external_id, items[index][0]) for index, external_id in links.items()],
-        actor,
-        reason,
-        now,
-        ids.get(ExternalRef, True),
-    )
-    return {index: customer for index, (customer, _) in items.items()}
+    _link(system, "customer", links, actor, reason, now, ids.get(ExternalRef, True))
 
 
 # -- invoices -------------------------------------------------------------------------------------
@@ -383,39 +343,17 @@ def invoices_create_many(
     reason: str = "Invoice created",
     system: str = "",
     partial: bool = False,
-    written: Written | None = None,
 ) -> BulkResult[Invoice]:
     """Create invoices with their lines as `invoice_create` would; those with
     `issue` are issued as `invoice_issue` does (a second history row, reason
-    "Invoice issued", and an `invoice.issued` event with the correlation id).
-    `written` as for `customers_create_many`."""
+    "Invoice issued", and an `invoice.issued` event with the correlation id)."""
     attribution(actor, reason)
     result: BulkResult[Invoice] = BulkResult()
     with timed("validate"):
-        taken = set(
-            Invoice.objects.filter(AnyOf(F("number"), list({spec.number for spec in specs}))).values_list(
-                "legal_entity_id", "number"
-            )
-        )
-        refs = _ExternalIds(system, "invoice", [spec.external_id for spec in specs])
-    batch = _Batch(
-        _write_invoices,
-        {
-            Invoice: len(specs),
-            InvoiceLine: sum(len(spec.lines) for spec in specs),
-            BusinessEvent: sum(1 for spec in specs if spec.issue),
-            ExternalRef: len(specs) if system else 0,
-        },
-        system=system,
-        actor=actor,
-        reason=reason,
-        chunk=CHUNK if partial else len(specs),
-        written=written,
-    )
-    for index, spec in enumerate(specs):
-        with timed("validate"):
+        headers: dict[int, tuple[LegalEntity, str, dt.date]] = {}
+        for index, spec in enumerate(specs):
             try:
-                legal_entity, currency, due_date = billing.invoice_header(
+                headers[index] = billing.invoice_header(
                     customer=spec.customer,
                     issue_date=spec.issue_date,
                     tax_mode=spec.tax_mode,
@@ -428,7 +366,16 @@ def invoices_create_many(
                 )
             except DomainValidationError as exc:
                 result.rejected[index] = _errors(exc)
-                continue
+        taken = set(
+            Invoice.objects.filter(
+                AnyOf(F("number"), [specs[index].number for index in headers])
+            ).values_list("legal_entity_id", "number")
+        )
+        refs = _ExternalIds(system, "invoice", [specs[index].external_id for index in headers])
+        built: dict[int, tuple[Invoice, list[InvoiceLine]]] = {}
+        links: dict[int, str] = {}
+        for index, (legal_entity, currency, due_date) in headers.items():
+            spec = specs[index]
             if (legal_entity.pk, spec.number) in taken:
                 result.rejected[index] = billing.invoice_number_taken(legal_entity, spec.number)
                 continue
@@ -448,17 +395,23 @@ def invoices_create_many(
                     expected_total=spec.expected_total,
                     memo=spec.memo,
                 )
-                external_id = refs.take(spec.external_id)
+                links[index] = refs.take(spec.external_id)
             except DomainValidationError as exc:
                 result.rejected[index] = _errors(exc)
                 continue
+            built[index] = made
             taken.add((legal_entity.pk, spec.number))
-        if result.rejected and not partial:
-            continue
-        batch.add(index, (*made, spec.issue), external_id)
     if result.rejected and not partial:
         raise BulkValidationError(result.rejected)
-    result.created = batch.finish()
+    _write_invoices(
+        list(built.values()),
+        [specs[index].issue for index in built],
+        [(links[index], built[index][0]) for index in built if links[index]],
+        system,
+        actor,
+        reason,
+    )
+    result.created = {index: made[0] for index, made in built.items()}
     return result
 
 
@@ -468,12 +421,23 @@ def _as_stored(invoice: Invoice) -> None:
         setattr(invoice, name, Decimal(getattr(invoice, name)).quantize(_STORED))
 
 
-def _write_invoices(items: dict[int, tuple[Invoice, list[InvoiceLine], bool]], links: dict, batch: _Batch):
-    now, actor, reason, ids = batch.now, batch.actor, batch.reason, batch.ids
+def _write_invoices(
+    items: list[tuple[Invoice, list[InvoiceLine]]],
+    issue: list[bool],
+    links: list,
+    system: str,
+    actor: Actor,
+    reason: str,
+) -> None:
+    if not items:
+        return
+    now = timezone.now()
     issued_at = now + _ISSUED_AFTER
-    invoices = [invoice for invoice, _, _ in items.values()]
-    issue = [wanted for _, _, wanted in items.values()]
-    lines = [line for _, its_lines, _ in items.values() for line in its_lines]
+    invoices = [invoice for invoice, _ in items]
+    lines = [line for _, its_lines in items for line in its_lines]
+    ids = _pools(
+        {Invoice: len(invoices), InvoiceLine: len(lines), BusinessEvent: sum(issue), ExternalRef: len(links)}
+    )
     with timed("canonical"):
         for invoice in invoices:
             _as_stored(invoice)
@@ -493,7 +457,7 @@ def _write_invoices(items: dict[int, tuple[Invoice, list[InvoiceLine], bool]], l
         invoice._state.adding = False
     history_insert(Invoice, drafts, history_type="+", actor=actor, reason=reason, when=now)
     with timed("canonical"):
-        for invoice, its_lines, _ in items.values():
+        for invoice, its_lines in items:
             for line in its_lines:
                 line.invoice = invoice
         line_rows = model_rows(lines)
@@ -514,13 +478,4 @@ def _write_invoices(items: dict[int, tuple[Invoice, list[InvoiceLine], bool]], l
         when=issued_at,
         ids=ids.get(BusinessEvent, True),
     )
-    _link(
-        batch.system,
-        "invoice",
-        [(external_id, items[index][0]) for index, external_id in links.items()],
-        actor,
-        reason,
-        now,
-        ids.get(ExternalRef, True),
-    )
-    return {index: invoice for index, (invoice, _, _) in items.items()}
+    _link(system, "invoice", links, actor, reason, now, ids.get(ExternalRef, True))

@@ -15,11 +15,9 @@ from __future__ import annotations
 import gc
 import json
 import operator
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
@@ -38,9 +36,6 @@ from revops.models.base import UNATTRIBUTED, _attribute_history, stamp
 # A phase's time excludes the phases timed inside it, so the phases add up.
 TIMINGS: Counter[str] = Counter()
 STATEMENTS: Counter[str] = Counter()
-# Seconds the background writer (see `background_writes`) spent by phase: it
-# runs while the caller goes on, so these overlap TIMINGS instead of adding up.
-BACKGROUND: Counter[str] = Counter()
 _OPEN: list[float] = []  # per open phase: time taken by the phases inside it
 
 
@@ -55,6 +50,21 @@ def timed(phase: str) -> Iterator[None]:
         TIMINGS[phase] += elapsed - _OPEN.pop()
         if _OPEN:
             _OPEN[-1] += elapsed
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: a bulk write allocates many objects
+    that live until it ends (reference counting still frees them), and each
+    collection would walk them all again (measured: about 15 % of the bulk
+    path's Python time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def phase_of(model: type[models.Model]) -> str:
@@ -196,169 +206,20 @@ def _copy_sql(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, l
 
 def _copy(model: type[models.Model], names: tuple[str, ...], tuples: Iterable[tuple], count: int) -> None:
     sql, encoders = _copy_sql(model, names)
+    if encoders:
+        tuples = (_encoded(values, encoders) for values in tuples)
     analyze = _analyze_sql(model, count)
-    writer = _writer()
-    if writer is not None:
-        rows = list(tuples)  # made now: the caller may reuse its dicts once this returns
-        writer.submit(phase_of(model), lambda cursor: _stream(cursor, model, sql, rows, encoders, analyze))
-        return
     # The psycopg cursor's copy(), under Django's error translation (IntegrityError, DataError…).
     with connection.wrap_database_errors, connection.cursor() as cursor:
-        _stream(cursor.cursor, None, sql, tuples, encoders, None)
+        with cursor.cursor.copy(sql) as copy:
+            write = copy.write_row
+            for values in tuples:
+                write(values)
+        STATEMENTS["copy"] += 1
         if analyze:
             with timed("analyze"):
                 cursor.execute(analyze)
             STATEMENTS["analyze"] += 1
-
-
-def _stream(cursor, model, sql: str, tuples: Iterable, encoders: list, analyze: str | None) -> None:
-    """COPY the rows; in the background writer (`model` given) also check the
-    rows' foreign keys at once, so the commit has nothing left to check, and
-    refresh the table's statistics when it has grown enough."""
-    if encoders:
-        tuples = (_encoded(values, encoders) for values in tuples)
-    with cursor.copy(sql) as copy:
-        write = copy.write_row
-        for values in tuples:
-            write(values)
-    STATEMENTS["copy"] += 1
-    if model is not None:
-        constraints = _deferred_foreign_keys(cursor, model)
-        if constraints:
-            cursor.execute(f"SET CONSTRAINTS {constraints} IMMEDIATE")
-            cursor.execute(f"SET CONSTRAINTS {constraints} DEFERRED")
-    if analyze and model is not None:
-        cursor.execute(analyze)
-        STATEMENTS["analyze"] += 1
-
-
-_FOREIGN_KEYS: dict[str, str] = {}
-
-
-def _deferred_foreign_keys(cursor, model: type[models.Model]) -> str:
-    """The table's deferred foreign-key constraints, as a list for SET CONSTRAINTS."""
-    table = model._meta.db_table
-    if table not in _FOREIGN_KEYS:
-        cursor.execute(
-            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.conname) FROM pg_constraint c "
-            "JOIN pg_namespace n ON n.oid = c.connamespace "
-            "WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND c.condeferrable AND c.condeferred "
-            "ORDER BY 1",
-            [table],
-        )
-        _FOREIGN_KEYS[table] = ", ".join(row[0] for row in cursor.fetchall())
-    return _FOREIGN_KEYS[table]
-
-
-# -- writing in the background ---------------------------------------------------------------------
-
-_LOCAL = threading.local()
-_SAVEPOINT_SQL = ("SAVEPOINT ", "RELEASE SAVEPOINT ")
-
-
-def _writer() -> _Writer | None:
-    return getattr(_LOCAL, "writer", None)
-
-
-class _Writer:
-    """Runs the COPYs of a bulk write, in order, in a second thread on the same
-    connection (so in the same transaction), while the caller's thread goes on
-    checking and building the next rows. psycopg lets the thread go while it
-    waits for the server, so Python and PostgreSQL work at the same time.
-
-    Every other statement the caller's thread runs meanwhile waits until the
-    writes queued before it are done (`before_statement`), so it sees them and
-    the order of statements is the order they were issued; savepoints are
-    queued with the writes. The first failed write stops the queue, and its
-    error is raised in the caller's thread at the next statement or at the end
-    of `background_writes`."""
-
-    def __init__(self, raw_connection):
-        self.raw = raw_connection
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-writes")
-        self.queued: list[Future] = []
-        self.error: BaseException | None = None
-
-    def submit(self, phase: str, job) -> None:
-        self.queued.append(self.pool.submit(self._run, phase, job))
-
-    def _run(self, phase: str, job) -> None:
-        if self.error is not None:
-            return  # the transaction is aborted: what follows the failed write cannot run
-        started = time.perf_counter()
-        try:
-            with self.raw.cursor() as cursor:
-                job(cursor)
-        except BaseException as exc:  # handed to the caller's thread by `drain`
-            self.error = exc
-        finally:
-            BACKGROUND[phase] += time.perf_counter() - started
-
-    def wait(self) -> None:
-        """Until everything queued has run (errors are kept for `drain`)."""
-        if self.queued:
-            with timed("write wait"):
-                for future in self.queued:
-                    future.result()
-            self.queued.clear()
-
-    def drain(self) -> None:
-        """Wait, then raise the first write's error, as Django raises it."""
-        self.wait()
-        if self.error is not None:
-            error, self.error = self.error, None
-            with connection.wrap_database_errors:
-                raise error
-
-    def before_statement(self, execute, sql, params, many, context):
-        text = sql.lstrip() if isinstance(sql, str) else ""
-        if not params and text.startswith(_SAVEPOINT_SQL):
-            self.submit("savepoints", lambda cursor: cursor.execute(text))
-            return None
-        # A rollback to a savepoint after a failed write raises that write's
-        # error instead (Django then rolls back at the level above).
-        self.drain()
-        return execute(sql, params, many, context)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True)
-
-
-@contextmanager
-def background_writes() -> Iterator[None]:
-    """COPYs issued inside run in a second thread (see `_Writer`); all of them
-    are done, and their errors raised, when the block ends. On PostgreSQL only
-    (elsewhere, and when already inside one, the block changes nothing)."""
-    if connection.vendor != "postgresql" or _writer() is not None:
-        yield
-        return
-    connection.ensure_connection()
-    writer = _LOCAL.writer = _Writer(connection.connection)
-    try:
-        with connection.execute_wrapper(writer.before_statement):
-            try:
-                yield
-            except BaseException:
-                writer.wait()  # nothing may still be writing when the caller rolls back
-                raise
-            writer.drain()
-    finally:
-        _LOCAL.writer = None
-        writer.close()
-
-
-@contextmanager
-def collection_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: a bulk write allocates many objects
-    that live until it ends (reference counting still frees them), and each
-    collection would walk them all again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _encoded(values: tuple, encoders: list) -> list:

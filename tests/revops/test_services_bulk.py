@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from revops.actors import Actor
 from revops.errors import DomainValidationError
@@ -25,7 +24,7 @@ from revops.models import (
     Invoice,
     InvoiceLine,
 )
-from revops.services import billing, bulk, bulk_rows, parties
+from revops.services import billing, bulk, parties
 from revops.services.events import external_ref_link
 from tests import factories as f
 
@@ -597,84 +596,3 @@ print("ok")
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
-
-
-# -- written a chunk at a time, in the background --------------------------------------------------
-
-
-def _in_background(create):
-    with bulk_rows.background_writes():
-        return create()
-
-
-def test_in_chunks_in_the_background_customers_come_out_as_one_by_one(entity, monkeypatch):
-    monkeypatch.setattr(bulk, "CHUNK", 2)  # three specs: two chunks
-    specs = _customer_specs(entity)
-    chunks = []
-    first, second = _one_by_one_then_bulk(
-        lambda: _create_customers_one_by_one(specs),
-        lambda: _in_background(
-            lambda: bulk.customers_create_many(
-                specs=specs, actor=SYSTEM, reason=REASON, system="crm", partial=True, written=chunks.append
-            )
-        ),
-        _customer_snapshot,
-    )
-    assert first == second and len(second["customers"]) == 3
-    assert [sorted(chunk) for chunk in chunks] == [[0, 1], [2]]
-
-
-def test_in_chunks_in_the_background_invoices_come_out_as_one_by_one(parties_for_invoices, monkeypatch):
-    monkeypatch.setattr(bulk, "CHUNK", 3)
-    specs = _invoice_specs(*parties_for_invoices)
-    first, second = _one_by_one_then_bulk(
-        lambda: _create_invoices_one_by_one(specs),
-        lambda: _in_background(
-            lambda: bulk.invoices_create_many(
-                specs=specs, actor=SYSTEM, reason=REASON, system="crm", partial=True
-            )
-        ),
-        _invoice_snapshot,
-    )
-    assert first == second and len(second["invoices"]) == 4
-
-
-def test_a_statement_after_background_writes_sees_them(entity):
-    with bulk_rows.background_writes():
-        result = bulk.customers_create_many(specs=_customer_specs(entity), actor=SYSTEM, reason=REASON)
-        assert Customer.objects.count() == 3  # waits for the writes queued before it
-        assert Customer.history.count() == 3 and CustomerContact.objects.count() == 3
-    assert sorted(c.pk for c in result.objects) == sorted(Customer.objects.values_list("pk", flat=True))
-
-
-def test_a_rule_only_the_database_holds_refuses_the_batch_in_the_background_too(entity):
-    specs = [
-        *_customer_specs(entity),
-        bulk.CustomerSpec("C-9", "Long terms", entity, "USD", "US", details={"payment_terms_days": 400}),
-    ]
-    with pytest.raises(IntegrityError, match="customer_terms_at_most_a_year"), transaction.atomic():
-        _in_background(
-            lambda: bulk.customers_create_many(specs=specs, actor=SYSTEM, reason=REASON, partial=True)
-        )
-    assert not Customer.objects.exists() and not Customer.history.exists()
-    assert not BusinessEvent.objects.exists()
-
-
-def test_in_the_background_foreign_keys_are_checked_with_the_write_not_at_commit(entity):
-    row = {
-        "customer_id": 987654321,  # no such customer
-        "name": "Nobody",
-        "email": "nobody@example.com",
-        "phone": "",
-        "role": "",
-        "is_primary": True,
-        "created_at": timezone.now(),
-        "updated_at": timezone.now(),
-    }
-    with (
-        pytest.raises(IntegrityError, match="customer_id"),
-        transaction.atomic(),
-        bulk_rows.background_writes(),
-    ):
-        bulk_rows.rows_insert(CustomerContact, [row])
-    assert not CustomerContact.objects.exists()
