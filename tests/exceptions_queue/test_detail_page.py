@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from connectors import engine
 from connectors.models import Connector, InboundRecord
@@ -176,6 +177,18 @@ def test_it_lays_out_expected_against_actual_and_highlights_the_failing_value(cl
     form = response.context["correction_form"]
     assert [row.path for row in form.rows] == ["total"]  # one input per failing value with a path
     assert form["fix_0"].value() == "18000"
+
+
+def test_it_shows_an_overdue_item_as_overdue(client, analyst, item):
+    item.due_at = timezone.now() - dt.timedelta(hours=3)
+    item.save()
+    client.force_login(analyst)
+    response = client.get(url("detail", item))
+    assert response.context["due_state"] == "overdue"
+    assert '<dd class="due due-overdue">' in response.content.decode()
+    item.due_at = timezone.now() + dt.timedelta(hours=3)
+    item.save()
+    assert client.get(url("detail", item)).context["due_state"] == "due_soon"
 
 
 def test_it_links_the_object_the_source_and_the_rest_of_the_flow(client, analyst, handler):
