@@ -46,6 +46,25 @@ PRIORITY_FOR_SEVERITY = {
 }
 
 
+# Columns the queue's filters test (exceptions_queue.filters), kept in the open
+# queue's covering index.
+QUEUE_FILTER_COLUMNS = [
+    "status",
+    "code",
+    "severity",
+    "priority",
+    "team",
+    "assignee",
+    "connector_id",
+    "legal_entity",
+    "customer",
+    "due_at",
+    "first_seen_at",
+    "amount",
+    "currency",
+]
+
+
 class ExceptionItem(TimestampedModel):
     Status = Status
     Priority = Priority
@@ -187,7 +206,14 @@ class ExceptionItem(TimestampedModel):
             models.Index(fields=["external_id"], name="exception_external_id"),
             models.Index(fields=["customer", "status"], name="exception_customer_status"),
             # The queue: one index per sort over the open items, and the filters' keys.
-            models.Index(fields=["-last_seen_at", "-id"], condition=OPEN_Q, name="exception_open_newest"),
+            # The default view's order, carrying every column the filters test: a page's ids and
+            # its capped count come from this index alone (index-only scans), whatever the filter.
+            models.Index(
+                fields=["-last_seen_at", "-id"],
+                include=QUEUE_FILTER_COLUMNS,
+                condition=OPEN_Q,
+                name="exception_open_newest_cover",
+            ),
             models.Index(fields=["first_seen_at", "id"], condition=OPEN_Q, name="exception_open_oldest"),
             models.Index(fields=["due_at", "id"], condition=OPEN_Q, name="exception_open_due"),
             models.Index(

@@ -40,6 +40,7 @@ from exceptions_queue.selectors import (
     QUEUE_SORT_LABELS,
     capped_count,
     code_counts,
+    queue_rows,
     status_counts,
 )
 from revops.actors import Actor
@@ -76,27 +77,30 @@ def queue_max_page(per_page: int = QUEUE_PER_PAGE, cap: int = QUEUE_COUNT_CAP) -
     return max(1, cap // per_page)
 
 
-def queue_page(qs: QuerySet, *, page: str | None, params: dict[str, str]) -> QueuePage:
+def queue_page(
+    qs: QuerySet, *, page: str | None, params: dict[str, str], count: tuple[int, bool] | None = None
+) -> QueuePage:
     """One page of the queue, like revops list pages but counting to the queue's
-    cap: deeper than that, narrow the filter."""
+    cap: deeper than that, narrow the filter. `count`: (count, capped) when
+    already known."""
     cap, per_page = QUEUE_COUNT_CAP, QUEUE_PER_PAGE
     last_allowed = queue_max_page(per_page, cap)
     try:
         number = min(max(int(page or 1), 1), last_allowed)
     except ValueError:
         number = 1
-    count, capped = capped_count(qs, cap)
+    count, capped = count if count is not None else capped_count(qs, cap)
     if not capped:
         number = min(number, max(1, -(-count // per_page)))
     offset = (number - 1) * per_page
-    rows = list(qs[offset : offset + per_page + 1])
+    ids = list(qs.values_list("pk", flat=True)[offset : offset + per_page + 1])
     return QueuePage(
-        items=rows[:per_page],
+        items=queue_rows(ids[:per_page]),
         number=number,
         per_page=per_page,
         count=count,
         count_capped=capped,
-        has_next=len(rows) > per_page and number < last_allowed,
+        has_next=len(ids) > per_page and number < last_allowed,
         params={key: value for key, value in params.items() if key != "page"},
         cap=cap,
     )
@@ -108,7 +112,16 @@ def queue_list(request):
     queryset, form = filter_queue(request.GET, user=request.user, now=now)
     data = form.filters()
     params = {key: value for key, value in request.GET.items() if value != "" and key in FILTER_PARAMS}
-    page = queue_page(queryset, page=request.GET.get("page"), params=params)
+    simple = is_simple(data)
+    by_code = code_counts(
+        filter_conditions(data, user=request.user, now=now, skip=_CODE_ONLY), per_value=simple
+    )
+    by_status = status_counts(
+        filter_conditions(data, user=request.user, now=now, skip=_STATUS_ONLY), per_value=simple
+    )
+    # Without a code filter the counts per code cover exactly the listed items: their sum is the total.
+    total = None if data.get("code") else _total(by_code.values())
+    page = queue_page(queryset, page=request.GET.get("page"), params=params, count=total)
     urls = {
         "detail": reverse("exceptions_queue:detail", args=[_PK]),
         "customer": reverse("customer_detail", args=[_PK]),
@@ -129,8 +142,8 @@ def queue_list(request):
         "query": query,
         "filter_params": [(key, value) for key, value in params.items()],
         "filtered": bool(params.keys() - {"sort"}),
-        "status_facets": _status_facets(data, request.user, now, page),
-        "code_facets": _code_facets(data, request.user, now, page),
+        "status_facets": _status_facets(by_status, data, page),
+        "code_facets": _code_facets(by_code, data, page),
         "can_change": request.user.has_perm(CHANGE_PERMISSION),
     }
     if htmx_target(request) != "results":
@@ -238,10 +251,19 @@ def _link(params: dict, **changes) -> str:
     return urlencode({key: value for key, value in merged.items() if value not in (None, "")})
 
 
-def _status_facets(data, user, now, page) -> list[dict]:
+_STATUS_ONLY = frozenset({"status"})
+_CODE_ONLY = frozenset({"code"})
+
+
+def _total(counts) -> tuple[int, bool]:
+    """The capped total of capped counts of disjoint sets."""
+    total = sum(count for count, _ in counts)
+    capped = any(capped for _, capped in counts) or total > QUEUE_COUNT_CAP
+    return min(total, QUEUE_COUNT_CAP), capped
+
+
+def _status_facets(counts, data, page) -> list[dict]:
     """Counts per status for the filter as it is, whatever status it asks for."""
-    condition = filter_conditions(data, user=user, now=now, skip=frozenset({"status"}))
-    counts = status_counts(condition, per_value=is_simple(data))
     return [
         {
             "value": status.value,
@@ -255,10 +277,8 @@ def _status_facets(data, user, now, page) -> list[dict]:
     ]
 
 
-def _code_facets(data, user, now, page) -> list[dict]:
+def _code_facets(counts, data, page) -> list[dict]:
     """Counts per code for the filter as it is, whatever code it asks for; codes without items are left out."""
-    condition = filter_conditions(data, user=user, now=now, skip=frozenset({"code"}))
-    counts = code_counts(condition, per_value=is_simple(data))
     facets = [
         {
             "value": code.value,
