@@ -56,10 +56,17 @@ def test_roles_can_read_and_only_analysts_and_admins_can_change():
         perms = Group.objects.get(name=role).permissions.filter(content_type__app_label="exceptions_queue")
         return set(perms.values_list("codename", flat=True))
 
-    read = {"view_exceptionitem", "view_exceptioncomment"}
-    write = read | {"change_exceptionitem", "add_exceptioncomment"}
+    read = {
+        "view_exceptionitem",
+        "view_exceptioncomment",
+        "view_routingrule",
+        "view_bulkaction",
+        "view_sladigest",
+    }
+    write = read | {"change_exceptionitem", "add_exceptioncomment", "add_bulkaction"}
+    routing = {"add_routingrule", "change_routingrule", "delete_routingrule"}
     assert codenames(FINANCE_ANALYST) == write
-    assert codenames(INTEGRATION_ADMIN) == write
+    assert codenames(INTEGRATION_ADMIN) == write | routing
     assert codenames(AUDITOR) == read
 
 
