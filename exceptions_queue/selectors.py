@@ -121,6 +121,22 @@ def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
     return min(count, cap), count > cap
 
 
+def capped_counts(conditions: dict[str, Q], *, cap: int | None = None) -> dict[str, tuple[int, bool]]:
+    """(count, capped) of the items matching each condition, counting at most
+    cap + 1 of each, in one statement: one round trip instead of one per count."""
+    cap = QUEUE_COUNT_CAP if cap is None else cap
+    parts, params = [], []
+    for condition in conditions.values():
+        qs = ExceptionItem.objects.filter(condition).order_by().values_list("id")[: cap + 1]
+        sql, condition_params = qs.query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) s)")  # noqa: S608
+        params.extend(condition_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)  # noqa: S608
+        counts = cursor.fetchone()
+    return {key: (min(count, cap), count > cap) for key, count in zip(conditions, counts, strict=True)}
+
+
 def counts_by(
     condition: Q, field: str, values, *, per_value: bool = True, cap: int | None = None
 ) -> dict[str, tuple[int, bool]]:
@@ -134,19 +150,7 @@ def counts_by(
     cap = QUEUE_COUNT_CAP if cap is None else cap
     values = list(values)
     if per_value:
-        # One statement of capped sub-counts: one round trip instead of one per value.
-        base = ExceptionItem.objects.filter(condition).order_by()
-        parts, params = [], []
-        for value in values:
-            sql, value_params = (
-                base.filter(**{field: value}).values_list("id")[: cap + 1].query.sql_with_params()
-            )
-            parts.append(f"(SELECT COUNT(*) FROM ({sql}) s)")  # noqa: S608
-            params.extend(value_params)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT " + ", ".join(parts), params)  # noqa: S608
-            counts = cursor.fetchone()
-        return {value: (min(count, cap), count > cap) for value, count in zip(values, counts, strict=True)}
+        return capped_counts({value: condition & Q(**{field: value}) for value in values}, cap=cap)
     sample = ExceptionItem.objects.filter(condition).order_by().values_list(field)[: cap + 1]
     sql, params = sample.query.sql_with_params()
     column = connection.ops.quote_name(field)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -35,10 +34,12 @@ from exceptions_queue.saved_views import (
     saved_views_for,
 )
 from exceptions_queue.selectors import (
+    OPEN,
     QUEUE_COUNT_CAP,
     QUEUE_PER_PAGE,
     QUEUE_SORT_LABELS,
     capped_count,
+    capped_counts,
     code_counts,
     queue_rows,
     status_counts,
@@ -294,20 +295,22 @@ def _code_facets(counts, data, page) -> list[dict]:
 
 
 def _built_in_views(user, now, query: str) -> list[dict]:
-    views = []
-    for view in BUILT_IN_VIEWS:
-        queryset, _ = filter_queue(QueryDict(view.query), user=user, now=now)
-        count, capped = capped_count(queryset, QUEUE_COUNT_CAP)
-        views.append(
-            {
-                "name": view.name,
-                "query": view.query,
-                "count": count,
-                "capped": capped,
-                "current": view.query == query,
-            }
-        )
-    return views
+    """The built-in views with their counts, in one statement."""
+    conditions = {
+        view.key: filter_conditions({"status": OPEN, **dict(parse_qsl(view.query))}, user=user, now=now)
+        for view in BUILT_IN_VIEWS
+    }
+    counts = capped_counts(conditions)
+    return [
+        {
+            "name": view.name,
+            "query": view.query,
+            "count": counts[view.key][0],
+            "capped": counts[view.key][1],
+            "current": view.query == query,
+        }
+        for view in BUILT_IN_VIEWS
+    ]
 
 
 # ---------------------------------------------------------------- saved views
