@@ -43,7 +43,7 @@ from connectors.records import MappingError
 from revops.models import Contract, Customer, ExternalRef, Invoice, Product
 from revops.services import billing
 from revops.services import bulk as services
-from revops.services.bulk_rows import LOOKED_UP, AnyOf, collection_paused, rows_insert, timed
+from revops.services.bulk_rows import LOOKED_UP, AnyOf, collection_paused, lookup, rows_insert, timed
 
 logger = logging.getLogger(__name__)
 LOOKED_UP.update({InboundRecord, SourceObject})  # looked up by every page: statistics kept fresh
@@ -123,14 +123,18 @@ def _sort_by_store(page: _Page, connector) -> list[int]:
     types, ids = list({t for t, _ in keys}), list({e for _, e in keys})
     with timed("prefetch"):
         stored: dict[tuple, list[tuple]] = {}
-        for row in InboundRecord.objects.filter(
-            AnyOf(F("object_type"), types), AnyOf(F("external_id"), ids), connector=connector
-        ).values_list("object_type", "external_id", "content_hash", "pk", "outcome", "exception_item_id"):
+        for row in lookup(
+            InboundRecord.objects.filter(
+                AnyOf(F("object_type"), types), AnyOf(F("external_id"), ids), connector=connector
+            ).values_list("object_type", "external_id", "content_hash", "pk", "outcome", "exception_item_id")
+        ):
             stored.setdefault(row[:2], []).append(row[2:])
         applied = set(
-            SourceObject.objects.filter(
-                AnyOf(F("object_type"), types), AnyOf(F("external_id"), ids), connector=connector
-            ).values_list("object_type", "external_id")
+            lookup(
+                SourceObject.objects.filter(
+                    AnyOf(F("object_type"), types), AnyOf(F("external_id"), ids), connector=connector
+                ).values_list("object_type", "external_id")
+            )
         )
     occurrences = Counter(keys)
     fresh = []
@@ -215,9 +219,11 @@ def _resolve(page: _Page, ctx) -> dict[tuple[str, str], Any]:
         # statistics say), keeping this system's refs of the wanted types.
         refs = {
             (object_type, external_id): (content_type_id, object_id)
-            for system, object_type, external_id, content_type_id, object_id in ExternalRef.objects.filter(
-                AnyOf(F("external_id"), list({e for _, e in wanted}))
-            ).values_list("system", "object_type", "external_id", "content_type_id", "object_id")
+            for system, object_type, external_id, content_type_id, object_id in lookup(
+                ExternalRef.objects.filter(AnyOf(F("external_id"), list({e for _, e in wanted}))).values_list(
+                    "system", "object_type", "external_id", "content_type_id", "object_id"
+                )
+            )
             if system == ctx.system and (object_type, external_id) in wanted
         }
         targets = _load_targets(refs)

@@ -202,8 +202,10 @@ class InboundRecord(models.Model):
             )
         ]
         indexes = [
-            # (connector, object_type, external_id) is answered by inbound_record_unique_content.
             models.Index(fields=["run", "outcome"], name="inbound_run_outcome"),
+            # A prefix of inbound_record_unique_content, but the planner only
+            # picks the wider index for a batch lookup once the table is large.
+            models.Index(fields=["connector", "object_type", "external_id"], name="inbound_source_object"),
         ]
 
     def __str__(self) -> str:

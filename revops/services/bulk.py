@@ -50,6 +50,7 @@ from revops.services.bulk_rows import (
     attribution,
     events_insert,
     history_insert,
+    lookup,
     model_rows,
     reserve_ids,
     rows_insert,
@@ -107,9 +108,11 @@ class _ExternalIds:
             # table's statistics say.
             self.used = {
                 external_id
-                for ref_system, ref_type, external_id in ExternalRef.objects.filter(
-                    AnyOf(F("external_id"), wanted)
-                ).values_list("system", "object_type", "external_id")
+                for ref_system, ref_type, external_id in lookup(
+                    ExternalRef.objects.filter(AnyOf(F("external_id"), wanted)).values_list(
+                        "system", "object_type", "external_id"
+                    )
+                )
                 if ref_system == system and ref_type == object_type
             }
 
@@ -232,7 +235,10 @@ def customers_create_many(
             except DomainValidationError as exc:
                 result.rejected[index] = _errors(exc)
         numbers = [customer.number for customer, _ in built.values()]
-        taken = set(Customer.objects.filter(AnyOf(F("number"), numbers)).values_list("number", flat=True))
+        taken = {
+            row[0]
+            for row in lookup(Customer.objects.filter(AnyOf(F("number"), numbers)).values_list("number"))
+        }
         refs = _ExternalIds(system, "customer", [specs[index].external_id for index in built])
         accepted: dict[int, str] = {}
         for index, (customer, contacts) in built.items():
@@ -367,9 +373,11 @@ def invoices_create_many(
             except DomainValidationError as exc:
                 result.rejected[index] = _errors(exc)
         taken = set(
-            Invoice.objects.filter(
-                AnyOf(F("number"), [specs[index].number for index in headers])
-            ).values_list("legal_entity_id", "number")
+            lookup(
+                Invoice.objects.filter(
+                    AnyOf(F("number"), [specs[index].number for index in headers])
+                ).values_list("legal_entity_id", "number")
+            )
         )
         refs = _ExternalIds(system, "invoice", [specs[index].external_id for index in headers])
         built: dict[int, tuple[Invoice, list[InvoiceLine]]] = {}

