@@ -10,6 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection, models
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from exceptions_queue.codes import ExceptionCode
@@ -150,7 +151,16 @@ def counts_by(
     cap = QUEUE_COUNT_CAP if cap is None else cap
     values = list(values)
     if per_value:
-        return capped_counts({value: condition & Q(**{field: value}) for value in values}, cap=cap)
+        # One statement: the filter is compiled once and run per value against a
+        # list of the values (`v`), each run a capped index scan.
+        qs = ExceptionItem.objects.filter(condition, **{field: RawSQL("v.value", [])})
+        sql, params = qs.order_by().values_list("id")[: cap + 1].query.sql_with_params()
+        listed = " UNION ALL ".join(["SELECT %s AS value"] * len(values))
+        statement = f"SELECT v.value, (SELECT COUNT(*) FROM ({sql}) s) FROM ({listed}) v"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [*params, *values])
+            found = dict(cursor.fetchall())
+        return {value: (min(found[value], cap), found[value] > cap) for value in values}
     sample = ExceptionItem.objects.filter(condition).order_by().values_list(field)[: cap + 1]
     sql, params = sample.query.sql_with_params()
     column = connection.ops.quote_name(field)
