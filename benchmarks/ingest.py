@@ -42,10 +42,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from list_pages import _ensure_database, _production_like_environment  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/revops_bench_ingest"
-PAGE = int(os.environ.get("INGEST_PAGE", 500))
+PAGE = 500
 
 
-def _synthetic_kind(total: int):
+def _synthetic_kind(total: int, page: int = PAGE):
     import datetime as dt
     from decimal import Decimal
 
@@ -68,7 +68,7 @@ def _synthetic_kind(total: int):
         def fetch(self, stream, cursor, *, full):
             start = (cursor or {}).get("offset", 0)
             limit = customers if stream == "customer" else invoices
-            end = min(start + PAGE, limit)
+            end = min(start + page, limit)
             records = [self._record(stream, i) for i in range(start, end)]
             return Page(records, {"offset": end}, done=end >= limit)
 
@@ -248,6 +248,9 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument(
+        "--page", type=int, default=PAGE, help="records per source page (one transaction each)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; medians are reported")
     parser.add_argument("--profile-records", type=int, default=2_000, help="0: no profile")
     parser.add_argument(
@@ -268,7 +271,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from connectors.base import _KINDS
 
-    statements = _instrument(_synthetic_kind(args.records))
+    statements = _instrument(_synthetic_kind(args.records, args.page))
     print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     baselines, rates, phases = [], [], []

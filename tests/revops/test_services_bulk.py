@@ -5,6 +5,7 @@ refuse the same input with the same messages."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from revops.actors import Actor
 from revops.errors import DomainValidationError
@@ -24,7 +26,8 @@ from revops.models import (
     Invoice,
     InvoiceLine,
 )
-from revops.services import billing, bulk, parties
+from revops.services import billing, bulk, bulk_rows, parties
+from revops.services.bulk_rows import AnyOf
 from revops.services.events import external_ref_link
 from tests import factories as f
 
@@ -596,3 +599,22 @@ print("ok")
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
+
+
+def test_a_batch_lookup_returns_what_the_orm_returns(entity):
+    for number in ("C-1", "C-2", "C-3"):
+        f.CustomerFactory(number=number, legal_entity=entity)
+    query = Customer.objects.filter(AnyOf(F("number"), ["C-1", "C-3", "C-9"])).values_list("number", "pk")
+    assert sorted(bulk_rows.lookup(query)) == sorted(query) and len(list(query)) == 2
+    assert bulk_rows.lookup(Customer.objects.filter(AnyOf(F("number"), [])).values_list("number")) == []
+
+
+def test_garbage_collection_is_paused_only_inside_and_restored(entity):
+    assert gc.isenabled()
+    with bulk_rows.collection_paused():
+        assert not gc.isenabled()
+        bulk.customers_create_many(specs=_customer_specs(entity), actor=SYSTEM, reason=REASON)
+    assert gc.isenabled() and Customer.objects.count() == 3
+    with pytest.raises(ValueError), bulk_rows.collection_paused():
+        raise ValueError("a failed batch")
+    assert gc.isenabled()
