@@ -156,6 +156,11 @@ class QueueFilterForm(forms.Form):
             data.pop("amount_min", None)
             data.pop("amount_max", None)
         data["q"] = (data.get("q") or "").strip()
+        if data["q"]:
+            # Searching looks customers up by name: once per form, however often the filter is applied.
+            if getattr(self, "_search", (None,))[0] != data["q"]:
+                self._search = (data["q"], queue_search(data["q"]))
+            data["search"] = self._search[1]
         data["status"] = data.get("status") or OPEN
         data["sort"] = data.get("sort") if data.get("sort") in QUEUE_SORTS else QUEUE_DEFAULT_SORT
         return data
@@ -197,7 +202,7 @@ def filter_conditions(data: Mapping, *, user, now: dt.datetime, skip: frozenset[
     if data.get("amount_max") is not None:
         q &= Q(amount__lte=data["amount_max"])
     if data.get("q"):
-        q &= queue_search(data["q"])
+        q &= data["search"] if "search" in data else queue_search(data["q"])
     return q
 
 

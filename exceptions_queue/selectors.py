@@ -51,9 +51,10 @@ QUEUE_SORT_LABELS = {
 }
 QUEUE_DEFAULT_SORT = "newest"
 
-# A name matching more customers than this filters items by a subquery instead
-# of a list of ids (correct, just slower).
+# The customers a search names are looked up once and passed as their ids;
+# beyond these many, items are filtered by a subquery instead (correct, slower).
 _CUSTOMER_ID_LIMIT = 500
+_CUSTOMER_ID_ARRAY_LIMIT = 10000  # PostgreSQL: up to this many as one array
 # Counts on the queue (matching items, per status, per code, per saved view)
 # stop here and say "1,000+": past that the number no longer changes what an
 # analyst does next, and every count stays a short scan at a million items.
@@ -107,9 +108,13 @@ def queue_search(term: str) -> Q:
     if "|" in term:  # dedupe keys are code|object|rule
         condition |= Q(dedupe_key=term)
     customers = Customer.objects.filter(customer_search(term)).order_by().values_list("id", flat=True)
-    ids = list(customers[: _CUSTOMER_ID_LIMIT + 1])
-    if len(ids) > _CUSTOMER_ID_LIMIT:
+    limit = _CUSTOMER_ID_ARRAY_LIMIT if connection.vendor == "postgresql" else _CUSTOMER_ID_LIMIT
+    ids = list(customers[: limit + 1])
+    if len(ids) > limit:
         condition |= Q(customer_id__in=customers)
+    elif len(ids) > _CUSTOMER_ID_LIMIT:
+        # Thousands of ids travel as one array parameter, not thousands of parameters.
+        condition |= Q(customer_id__in=RawSQL("SELECT unnest(%s::bigint[])", (ids,)))
     elif ids:
         condition |= Q(customer_id__in=ids)
     return condition

@@ -216,3 +216,15 @@ def test_it_counts_per_status_and_code(analyst):
     codes = code_counts(filter_conditions({"status": "open"}, user=analyst, now=NOW))
     assert codes["TAX_MISMATCH"] == (2, False) and codes["LATE_USAGE"] == (1, False)
     assert status_counts(condition, cap=1)["new"] == (1, True)
+
+
+def test_it_searches_a_name_many_customers_share(analyst, monkeypatch):
+    from exceptions_queue import selectors
+
+    customers = [f.CustomerFactory(name=f"Hooli {n} GmbH") for n in range(3)]
+    items = {Item(customer=customer).pk for customer in customers}
+    Item(customer=f.CustomerFactory(name="Initech LLC"))
+    monkeypatch.setattr(selectors, "_CUSTOMER_ID_LIMIT", 1)  # ids travel as one array
+    assert _ids("q=hooli", analyst) == items
+    monkeypatch.setattr(selectors, "_CUSTOMER_ID_ARRAY_LIMIT", 1)  # a subquery instead
+    assert _ids("q=hooli", analyst) == items
