@@ -8,7 +8,7 @@ import uuid
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db import connection, models
+from django.db import OperationalError, connection, models, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -60,6 +60,7 @@ _CUSTOMER_ID_ARRAY_LIMIT = 10000  # PostgreSQL: up to this many as one array
 # analyst does next, and every count stays a short scan at a million items.
 QUEUE_COUNT_CAP = 1000
 QUEUE_PER_PAGE = 50
+FACET_TIMEOUT_MS = 150
 CONNECTOR_CHOICES_CACHE_KEY = "exceptions_queue:connector-choices"
 CONNECTOR_CHOICES_SECONDS = 60
 
@@ -152,7 +153,8 @@ def counts_by(
     `per_value`: one capped count per value, each an index-only scan when an
     index leads with `field` and the condition's other column (status and code
     have one): exact up to the cap. Otherwise one pass over at most cap + 1
-    matching rows, grouped: exact when fewer match, else lower bounds (capped)."""
+    matching rows, grouped: exact when fewer match, else lower bounds (capped);
+    (None, False) for every value if that pass takes longer than FACET_TIMEOUT_MS."""
     cap = QUEUE_COUNT_CAP if cap is None else cap
     values = list(values)
     if per_value:
@@ -169,9 +171,16 @@ def counts_by(
     sample = ExceptionItem.objects.filter(condition).order_by().values_list(field)[: cap + 1]
     sql, params = sample.query.sql_with_params()
     column = connection.ops.quote_name(field)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT s.{column}, COUNT(*) FROM ({sql}) s GROUP BY 1", params)  # noqa: S608
-        found = dict(cursor.fetchall())
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # A filter no index serves and few items match would read the whole table:
+                # past this the page shows the facets without numbers rather than wait.
+                cursor.execute(f"SET LOCAL statement_timeout = {int(FACET_TIMEOUT_MS)}")
+            cursor.execute(f"SELECT s.{column}, COUNT(*) FROM ({sql}) s GROUP BY 1", params)  # noqa: S608
+            found = dict(cursor.fetchall())
+    except OperationalError:
+        return {value: (None, False) for value in values}
     capped = sum(found.values()) > cap
     return {value: (min(found.get(value, 0), cap), capped) for value in values}
 

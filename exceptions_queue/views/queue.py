@@ -256,8 +256,11 @@ _STATUS_ONLY = frozenset({"status"})
 _CODE_ONLY = frozenset({"code"})
 
 
-def _total(counts) -> tuple[int, bool]:
-    """The capped total of capped counts of disjoint sets."""
+def _total(counts) -> tuple[int, bool] | None:
+    """The capped total of capped counts of disjoint sets (None if they are not known)."""
+    counts = list(counts)
+    if any(count is None for count, _ in counts):
+        return None
     total = sum(count for count, _ in counts)
     capped = any(capped for _, capped in counts) or total > QUEUE_COUNT_CAP
     return min(total, QUEUE_COUNT_CAP), capped
@@ -291,6 +294,8 @@ def _code_facets(counts, data, page) -> list[dict]:
         }
         for code in ExceptionCode
     ]
+    if any(f["count"] is None for f in facets):  # counting took too long: the codes without numbers
+        return facets
     return sorted((f for f in facets if f["count"]), key=lambda f: (-f["count"], f["label"]))
 
 

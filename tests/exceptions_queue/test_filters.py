@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -228,3 +229,18 @@ def test_it_searches_a_name_many_customers_share(analyst, monkeypatch):
     assert _ids("q=hooli", analyst) == items
     monkeypatch.setattr(selectors, "_CUSTOMER_ID_ARRAY_LIMIT", 1)  # a subquery instead
     assert _ids("q=hooli", analyst) == items
+
+
+def test_it_gives_up_counting_per_code_when_it_takes_too_long(analyst, monkeypatch):
+    from django.db.models import BooleanField
+    from django.db.models.expressions import RawSQL
+
+    from exceptions_queue import selectors
+
+    Item()
+    slow = Q(RawSQL("pg_sleep(0.05) IS NOT NULL", [], output_field=BooleanField()))
+    monkeypatch.setattr(selectors, "FACET_TIMEOUT_MS", 1)
+    counts = code_counts(slow, per_value=False)
+    assert set(counts.values()) == {(None, False)}
+    # The connection is still usable afterwards.
+    assert ExceptionItem.objects.count() == 1
