@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +25,7 @@ from exceptions_queue.filters import (
     filter_queue,
     is_simple,
 )
-from exceptions_queue.models import Priority, SavedView, Status
+from exceptions_queue.models import OPEN_STATUSES, Priority, SavedView, Status
 from exceptions_queue.saved_views import (
     BUILT_IN_VIEWS,
     clean_query,
@@ -117,9 +117,7 @@ def queue_list(request):
     by_code = code_counts(
         filter_conditions(data, user=request.user, now=now, skip=_CODE_ONLY), per_value=simple
     )
-    by_status = status_counts(
-        filter_conditions(data, user=request.user, now=now, skip=_STATUS_ONLY), per_value=simple
-    )
+    by_status = _status_counts(data, request.user, now, simple)
     # Without a code filter the counts per code cover exactly the listed items: their sum is the total.
     total = None if data.get("code") else _total(by_code.values())
     page = queue_page(queryset, page=request.GET.get("page"), params=params, count=total)
@@ -264,6 +262,19 @@ def _total(counts) -> tuple[int, bool] | None:
     total = sum(count for count, _ in counts)
     capped = any(capped for _, capped in counts) or total > QUEUE_COUNT_CAP
     return min(total, QUEUE_COUNT_CAP), capped
+
+
+def _status_counts(data, user, now, simple: bool) -> dict[str, tuple[int | None, bool]]:
+    """Counts per status for the filter as it is, whatever status it asks for.
+
+    Beyond a status and a code, only the open statuses are counted (the
+    covering index of open items answers that alone); closed items grow
+    without end and their chips show without numbers."""
+    condition = filter_conditions(data, user=user, now=now, skip=_STATUS_ONLY)
+    if simple:
+        return status_counts(condition)
+    counts = status_counts(condition & Q(status__in=OPEN_STATUSES), per_value=False)
+    return {status: counts[status] if status in OPEN_STATUSES else (None, False) for status in counts}
 
 
 def _status_facets(counts, data, page) -> list[dict]:
