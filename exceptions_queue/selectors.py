@@ -168,21 +168,34 @@ def counts_by(
             cursor.execute(statement, [*params, *values])
             found = dict(cursor.fetchall())
         return {value: (min(found[value], cap), found[value] > cap) for value in values}
-    sample = ExceptionItem.objects.filter(condition).order_by().values_list(field)[: cap + 1]
+    found, capped = sampled_counts(condition, (field,), cap=cap)
+    if found is None:
+        return {value: (None, False) for value in values}
+    return {value: (min(found.get((value,), 0), cap), capped) for value in values}
+
+
+def sampled_counts(
+    condition: Q, fields: tuple[str, ...], *, cap: int | None = None
+) -> tuple[dict[tuple, int] | None, bool]:
+    """Counts per combination of `fields` over at most cap + 1 matching items:
+    ({values: count}, capped); (None, False) if the pass takes longer than
+    FACET_TIMEOUT_MS."""
+    cap = QUEUE_COUNT_CAP if cap is None else cap
+    sample = ExceptionItem.objects.filter(condition).order_by().values_list(*fields)[: cap + 1]
     sql, params = sample.query.sql_with_params()
-    column = connection.ops.quote_name(field)
+    columns = ", ".join(f"s.{connection.ops.quote_name(field)}" for field in fields)
+    groups = ", ".join(str(n) for n in range(1, len(fields) + 1))
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # A filter no index serves and few items match would read the whole table:
                 # past this the page shows the facets without numbers rather than wait.
                 cursor.execute(f"SET LOCAL statement_timeout = {int(FACET_TIMEOUT_MS)}")
-            cursor.execute(f"SELECT s.{column}, COUNT(*) FROM ({sql}) s GROUP BY 1", params)  # noqa: S608
-            found = dict(cursor.fetchall())
+            cursor.execute(f"SELECT {columns}, COUNT(*) FROM ({sql}) s GROUP BY {groups}", params)  # noqa: S608
+            found = {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
     except OperationalError:
-        return {value: (None, False) for value in values}
-    capped = sum(found.values()) > cap
-    return {value: (min(found.get(value, 0), cap), capped) for value in values}
+        return None, False
+    return found, sum(found.values()) > cap
 
 
 def status_counts(

@@ -42,6 +42,7 @@ from exceptions_queue.selectors import (
     capped_counts,
     code_counts,
     queue_rows,
+    sampled_counts,
     status_counts,
 )
 from revops.actors import Actor
@@ -113,11 +114,7 @@ def queue_list(request):
     queryset, form = filter_queue(request.GET, user=request.user, now=now)
     data = form.filters()
     params = {key: value for key, value in request.GET.items() if value != "" and key in FILTER_PARAMS}
-    simple = is_simple(data)
-    by_code = code_counts(
-        filter_conditions(data, user=request.user, now=now, skip=_CODE_ONLY), per_value=simple
-    )
-    by_status = _status_counts(data, request.user, now, simple)
+    by_status, by_code = _facet_counts(data, request.user, now)
     # Without a code filter the counts per code cover exactly the listed items: their sum is the total.
     total = None if data.get("code") else _total(by_code.values())
     page = queue_page(queryset, page=request.GET.get("page"), params=params, count=total)
@@ -262,6 +259,32 @@ def _total(counts) -> tuple[int, bool] | None:
     total = sum(count for count, _ in counts)
     capped = any(capped for _, capped in counts) or total > QUEUE_COUNT_CAP
     return min(total, QUEUE_COUNT_CAP), capped
+
+
+def _facet_counts(data, user, now) -> tuple[dict, dict]:
+    """Counts per status and per code for the filter as it is (each whatever
+    status or code the filter asks for), as {value: (count or None, capped)}."""
+    simple = is_simple(data)
+    if not simple and data["status"] == OPEN and not data.get("code"):
+        # Both facets cover exactly the listed items: one pass counts them together.
+        found, capped = sampled_counts(filter_conditions(data, user=user, now=now), ("status", "code"))
+        if found is None:
+            return dict.fromkeys(Status.values, (None, False)), dict.fromkeys(
+                ExceptionCode.values, (None, False)
+            )
+        by_status = {
+            status: (min(sum(n for (s, _), n in found.items() if s == status), QUEUE_COUNT_CAP), capped)
+            if status in OPEN_STATUSES
+            else (None, False)
+            for status in Status.values
+        }
+        by_code = {
+            code: (min(sum(n for (_, c), n in found.items() if c == code), QUEUE_COUNT_CAP), capped)
+            for code in ExceptionCode.values
+        }
+        return by_status, by_code
+    by_code = code_counts(filter_conditions(data, user=user, now=now, skip=_CODE_ONLY), per_value=simple)
+    return _status_counts(data, user, now, simple), by_code
 
 
 def _status_counts(data, user, now, simple: bool) -> dict[str, tuple[int | None, bool]]:

@@ -210,17 +210,30 @@ def test_it_puts_queue_tiles_on_the_dashboard(client, analyst):
     assert 'href="/exceptions/?sla=breaching"' in response.content.decode()
 
 
-def test_it_shows_codes_without_numbers_when_counting_took_too_long(client, analyst, monkeypatch):
+def test_it_shows_facets_without_numbers_when_counting_took_too_long(client, analyst, monkeypatch):
     from exceptions_queue.codes import ExceptionCode
     from exceptions_queue.views import queue
 
-    monkeypatch.setattr(
-        queue, "code_counts", lambda condition, per_value: dict.fromkeys(ExceptionCode.values, (None, False))
-    )
+    monkeypatch.setattr(queue, "sampled_counts", lambda condition, fields: (None, False))
     Item(code="LATE_USAGE", object_label="CT-1")
     client.force_login(analyst)
     response = client.get(URL, {"sla": "none"})
     assert response.status_code == 200
     assert response.context["page"].count == 1  # counted on its own instead
     assert len(response.context["code_facets"]) == len(ExceptionCode.values)
+    assert {f["count"] for f in response.context["status_facets"]} == {None}
     assert ">Late usage</a>" in response.content.decode()
+
+
+def test_it_counts_both_facets_in_one_pass_for_open_items(client, analyst):
+    Item(code="TAX_MISMATCH", due_at=None)
+    Item(code="TAX_MISMATCH", status=S.IN_REVIEW, due_at=None)
+    Item(code="LATE_USAGE", status=S.RESUBMITTED, due_at=None)
+    Item(code="LATE_USAGE", due_at=timezone.now() + dt.timedelta(days=2))
+    client.force_login(analyst)
+    response = client.get(URL, {"sla": "none"})
+    statuses = {f["value"]: f["count"] for f in response.context["status_facets"]}
+    codes = {f["value"]: f["count"] for f in response.context["code_facets"]}
+    assert statuses == {"new": 1, "in_review": 1, "resubmitted": 1, "resolved": None, "dismissed": None}
+    assert codes == {"TAX_MISMATCH": 2, "LATE_USAGE": 1}
+    assert response.context["page"].count == 3
