@@ -316,13 +316,13 @@ def _suggestion(rec: InvoiceRecord, finding: TaxFinding, ctx: WriteContext) -> d
     else:
         effect = f"the total becomes {money_text(corrected_total(rec, finding), cur)} instead of {money_text(rec.total, cur)}"
     return {
-        "summary": f"{ctx.system} charged {actual} tax on {number}; {finding.source} expects {expected}.",
+        "summary": f"{_source(ctx).capitalize()} charged {actual} tax on {number}; {finding.source} expects {expected}.",
         "options": [
             {
                 "key": ACCEPT_SOURCE,
-                "label": f"Accept {ctx.system}'s tax of {actual} as an override",
+                "label": f"Accept {_source(ctx)}'s tax of {actual} as an override",
                 "description": (
-                    f"Create {number} as {ctx.system} sent it and record the override, with your reason, "
+                    f"Create {number} as {_source(ctx)} sent it and record the override, with your reason, "
                     "on the invoice's history and as a business event."
                 ),
                 "correction": {TAX_DIRECTIVE: ACCEPT_SOURCE},
@@ -440,3 +440,8 @@ def _percent(rate: Decimal) -> str:
     from revops.services.tax import percent_text
 
     return percent_text(rate)
+
+
+def _source(ctx: WriteContext) -> str:
+    """Who sent the invoice, for people: "stripe", or "the file" for CSV imports."""
+    return "the file" if ctx.system == "file" else ctx.system
