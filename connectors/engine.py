@@ -301,6 +301,8 @@ def process_records(
 
         bulk_counts, raws = bulk.process_batch(raws, run=run, kind=kind, ctx=ctx)
         counts.update(bulk_counts)
+        if run is not None and not raws:
+            bulk.commit_without_waiting()
     for raw in raws:
         result = process_one(raw, run=run, kind=kind, ctx=ctx, force=force)
         counts[_COUNTED[result.outcome]] += 1

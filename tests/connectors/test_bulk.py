@@ -560,3 +560,34 @@ def test_a_single_record_goes_one_by_one(connector, source, monkeypatch):
     source.pages = {"customer": [[_customer(1)], [_customer(2), _customer(3)]]}
     run = _run(connector)
     assert run.created == 3 and taken == [2]
+
+
+def _raw(item, stream=None):
+    stream = stream or ("invoice" if item["id"].startswith("in_") else "customer")
+    return RawRecord(stream, item["id"], item, source_type=stream, version=item.get("v", ""))
+
+
+def _synchronous_commit_after(connector, raws, *, run=True):
+    kind = PagesKind(connector)
+    sync_run = engine.run_create(connector=connector, trigger="manual") if run else None
+    with transaction.atomic():
+        engine.process_records(raws, run=sync_run, kind=kind)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+
+def test_a_sync_page_written_entirely_set_based_commits_without_waiting_for_the_disk(connector):
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    assert _synchronous_commit_after(connector, [_raw(_customer(1)), _raw(_customer(2))]) == "off"
+    assert Customer.objects.count() == 2
+
+
+def test_a_page_with_records_for_the_one_by_one_path_or_from_a_webhook_commits_as_usual(connector):
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    unknown_customer = _raw(_invoice(1, "cus_404"))
+    assert _synchronous_commit_after(connector, [_raw(_customer(1)), unknown_customer]) == "on"
+    assert _synchronous_commit_after(connector, [_raw(_customer(2)), _raw(_customer(3))], run=False) == "on"
+    assert Customer.objects.count() == 3
