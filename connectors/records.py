@@ -92,6 +92,9 @@ class ContractRecord:
     lines: tuple[ContractLineRecord, ...]
     end_date: dt.date | None = None
     cancelled_at: dt.datetime | None = None
+    # When a change of lines takes effect, if the source says (e.g. a CRM deal's
+    # amendment date); None: today.
+    effective_date: dt.date | None = None
     version: str = ""
 
 

@@ -270,10 +270,11 @@ def _cancel(contract: Contract, rec: r.ContractRecord, ctx: WriteContext) -> Non
     )
 
 
-def _amendment_date(contract: Contract) -> dt.date:
-    """Today, or the day after the latest line start when a line started today."""
+def _amendment_date(contract: Contract, wanted: dt.date | None = None) -> dt.date:
+    """The source's date (else today), or the day after the latest line start when a
+    line started on or after it."""
     latest = contract.lines.order_by("-effective_from").values_list("effective_from", flat=True).first()
-    today = timezone.localdate()
+    today = wanted or timezone.localdate()
     if latest is not None and latest >= today:
         return latest + dt.timedelta(days=1)
     return today
@@ -325,7 +326,7 @@ def _amend_lines(contract: Contract, rec: r.ContractRecord, ctx: WriteContext) -
         return False
     amendment = contracts.contract_amend(
         contract=contract,
-        effective_date=_amendment_date(contract),
+        effective_date=_amendment_date(contract, rec.effective_date),
         changes=line_changes,
         new_lines=new_lines,
         actor=ctx.actor,
