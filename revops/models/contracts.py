@@ -135,6 +135,14 @@ class ContractLine(TimestampedModel):
 
 
 class UsageRecord(models.Model):
+    """One metered usage event. Usage that arrives after its period was invoiced
+    (see revops.selectors.usage) is recorded only with a late treatment, which
+    names the invoice that had closed the period and the invoice line that bills it."""
+
+    class LateTreatment(models.TextChoices):
+        NEXT_PERIOD = "next_period", "Billed in the next period as an adjustment"
+        CREDIT_REBILL = "credit_rebill", "Invoice credited and the period re-billed"
+
     contract_line = models.ForeignKey(ContractLine, on_delete=models.PROTECT, related_name="usage")
     quantity = quantity_field()
     usage_at = models.DateTimeField()
@@ -143,8 +151,25 @@ class UsageRecord(models.Model):
     source = models.CharField(max_length=64)
     source_event_id = models.CharField(max_length=200)
     received_at = models.DateTimeField(auto_now_add=True)
+    late_treatment = models.CharField(max_length=16, choices=LateTreatment.choices, blank=True, default="")
+    closed_by_invoice = models.ForeignKey(
+        "revops.Invoice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="late_usage",
+        help_text="The issued invoice that had closed the usage's period when it arrived",
+    )
+    billed_on = models.ForeignKey(
+        "revops.InvoiceLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="usage_billed",
+        help_text="The adjustment or re-bill line that bills this late usage",
+    )
 
-    history = tracked()
+    history = tracked(no_db_index=["closed_by_invoice", "billed_on"])
 
     class Meta:
         ordering = ["-usage_at", "-id"]
@@ -153,6 +178,15 @@ class UsageRecord(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=0), name="usage_quantity_not_negative"),
             models.CheckConstraint(
                 condition=Q(period_end__gte=F("period_start")), name="usage_period_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(late_treatment="", closed_by_invoice__isnull=True)
+                | Q(
+                    late_treatment__in=["next_period", "credit_rebill"],
+                    closed_by_invoice__isnull=False,
+                    billed_on__isnull=False,
+                ),
+                name="usage_late_names_its_invoices",
             ),
         ]
         indexes = [models.Index(fields=["contract_line", "period_start"], name="usage_line_period")]

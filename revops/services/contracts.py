@@ -10,12 +10,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from revops.actors import Actor
-from revops.errors import DomainValidationError, field_error
+from revops.errors import field_error
 from revops.models import Contract, ContractAmendment, ContractLine, Customer, Product, UsageRecord
 from revops.models.base import stamp
 from revops.money import MoneyError, check_currency, to_decimal
@@ -289,51 +289,10 @@ def contracts_expire_due(*, today: dt.date | None = None, actor: Actor) -> int:
     return count
 
 
-def usage_record(
-    *,
-    contract_line: ContractLine,
-    quantity: Decimal | str,
-    usage_at: dt.datetime,
-    source: str,
-    source_event_id: str,
-    period_start: dt.date | None = None,
-    period_end: dt.date | None = None,
-    actor: Actor,
-) -> tuple[UsageRecord, bool]:
-    """Record metered usage, idempotent on (source, source_event_id).
-    Returns (record, created)."""
-    if not source or not source_event_id:
-        raise DomainValidationError({"source_event_id": ["Usage needs its source and source event id."]})
-    existing = UsageRecord.objects.filter(source=source, source_event_id=source_event_id).first()
-    if existing is not None:
-        return existing, False
-    quantity = _decimal(quantity, "quantity")
-    day = usage_at.date()
-    if not contract_line.is_effective_on(day):
-        raise field_error("usage_at", f"The contract line is not in effect on {day}.")
-    period_start = period_start or day.replace(day=1)
-    period_end = period_end or _month_end(day)
-    if period_end < period_start:
-        raise field_error("period_end", "The usage period must end after it starts.")
-    record = UsageRecord(
-        contract_line=contract_line,
-        quantity=quantity,
-        usage_at=usage_at,
-        period_start=period_start,
-        period_end=period_end,
-        source=source,
-        source_event_id=source_event_id,
-    )
-    stamp(record, actor, "Usage received")
-    try:
-        with transaction.atomic():
-            record.save()
-    except IntegrityError:
-        # A concurrent delivery of the same event won the race.
-        return UsageRecord.objects.get(source=source, source_event_id=source_event_id), False
-    return record, True
+def usage_record(**kwargs) -> tuple[UsageRecord, bool]:
+    """Record metered usage; see revops.services.usage.usage_record, which also
+    refuses usage for a period already invoiced unless told how to bill it."""
+    from revops.services.usage import usage_record as record
 
+    return record(**kwargs)
 
-def _month_end(day: dt.date) -> dt.date:
-    next_month = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return next_month - dt.timedelta(days=1)
