@@ -36,6 +36,7 @@ from exceptions_queue.saved_views import (
 from exceptions_queue.selectors import (
     OPEN,
     QUEUE_COUNT_CAP,
+    QUEUE_DEFAULT_SORT,
     QUEUE_PER_PAGE,
     QUEUE_SORT_LABELS,
     capped_count,
@@ -209,6 +210,9 @@ _DAY = dt.timedelta(hours=24)
 _PK = 987654321
 
 
+_DEFAULTS = {"status": OPEN, "sort": QUEUE_DEFAULT_SORT}
+
+
 def _field(form, name: str) -> dict:
     """A filter field as plain data: the bar is re-rendered on every page view,
     and a template loop over options is several times cheaper than widgets."""
@@ -225,7 +229,14 @@ def _field(form, name: str) -> dict:
         "options": None,
     }
     if isinstance(field.widget, forms.Select):
-        data["options"] = [(str(key), label, str(key) == value) for key, label in field.widget.choices]
+        # The default status and sort go as "", so addresses carry only the filters in use.
+        default = _DEFAULTS.get(name)
+        if value == default:
+            value = ""
+        data["options"] = [
+            ("" if key == default else str(key), label, ("" if key == default else str(key)) == value)
+            for key, label in field.widget.choices
+        ]
     else:
         data["input_type"] = (
             "number" if isinstance(field, (forms.IntegerField, forms.DecimalField)) else "text"
