@@ -3,7 +3,8 @@ from importlib import import_module
 from django.apps import AppConfig
 
 # Each connector kind's module registers its ConnectorKind subclass on import.
-KIND_MODULES: tuple[str, ...] = ("connectors.stripe.kind", "connectors.files.kind", "connectors.avalara.kind")
+KIND_MODULES: tuple[str, ...] = ("connectors.stripe.kind", "connectors.files.kind", "connectors.avalara.kind", "connectors.erp.kind")
+KIND_MODULES += ("connectors.hubspot.kind",)
 
 
 class ConnectorsConfig(AppConfig):
@@ -18,6 +19,12 @@ class ConnectorsConfig(AppConfig):
             import_module(module)
         for kind in registered_kinds():
             register_kind_handlers(kind)
+        from connectors import posting
+        from exceptions_queue.registry import register_resubmit_handler
+        from revops.services.event_listeners import register_event_listener
+
+        register_event_listener(posting.on_business_event)
+        register_resubmit_handler(posting.STEP_KEY, posting.resubmit_posting)
         from revops.web.nav import register_nav_item
 
         register_nav_item("Connectors", "connectors:list", permission="connectors.view_connector")
