@@ -3,7 +3,12 @@ from importlib import import_module
 from django.apps import AppConfig
 
 # Each connector kind's module registers its ConnectorKind subclass on import.
-KIND_MODULES: tuple[str, ...] = ("connectors.stripe.kind", "connectors.files.kind", "connectors.avalara.kind", "connectors.erp.kind")
+KIND_MODULES: tuple[str, ...] = (
+    "connectors.stripe.kind",
+    "connectors.files.kind",
+    "connectors.avalara.kind",
+    "connectors.erp.kind",
+)
 KIND_MODULES += ("connectors.hubspot.kind",)
 
 

@@ -377,3 +377,95 @@ class FileImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connector.name} {self.object_type} {self.file_name}"
+
+
+# -- outbound posting to an ERP -------------------------------------------------------------------
+
+
+class ErpMapping(models.Model):
+    """How one ERP connector's legal entity maps onto the ERP: subsidiary, accounts,
+    tax codes and item ids (see connectors.erp.mapping)."""
+
+    connector = models.OneToOneField(Connector, on_delete=models.CASCADE, related_name="erp_mapping")
+    subsidiary_id = models.CharField(max_length=40, blank=True)
+    ar_account_id = models.CharField("AR account id", max_length=40, blank=True)
+    cash_account_id = models.CharField(
+        "cash account id",
+        max_length=40,
+        blank=True,
+        help_text="Undeposited funds or bank account for payments",
+    )
+    tax_codes = models.JSONField(
+        default=dict, blank=True, help_text='{jurisdiction or rate or "default": tax code id}'
+    )
+    item_ids = models.JSONField(default=dict, blank=True, help_text="{product SKU: item id}")
+    default_item_id = models.CharField(
+        max_length=40, blank=True, help_text="For lines without a mapped product"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = tracked(excluded_fields=["updated_at"])
+
+    def __str__(self) -> str:
+        return f"ERP mapping of {self.connector.name}"
+
+
+class OutboundPosting(models.Model):
+    """One revision of one canonical document posted to one ERP connector, exactly once."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Create"
+        REVERSE = "reverse", "Reverse"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        POSTING = "posting", "Posting"
+        UNCERTAIN = "uncertain", "Outcome unknown"
+        POSTED = "posted", "Posted"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected by the ERP"
+        CANCELLED = "cancelled", "Not needed"
+
+    connector = models.ForeignKey(Connector, on_delete=models.PROTECT, related_name="postings")
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    document_label = models.CharField(max_length=100, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    record_type = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=255)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    request = models.JSONField(default=dict, blank=True)
+    response = models.JSONField(default=dict, blank=True)
+    erp_id = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    correlation_id = models.UUIDField(null=True, blank=True)
+    exception_item_id = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "content_type", "object_id", "revision", "action"],
+                name="outbound_posting_one_per_revision",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="posted") | ~Q(erp_id=""), name="outbound_posting_posted_has_erp_id"
+            ),
+            models.CheckConstraint(condition=~Q(idempotency_key=""), name="outbound_posting_key_not_blank"),
+            models.CheckConstraint(condition=Q(revision__gte=1), name="outbound_posting_revision_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["connector", "status", "-created_at"], name="outbound_connector_status"),
+            models.Index(fields=["content_type", "object_id"], name="outbound_document"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector.name} {self.action} {self.document_label or self.object_id} r{self.revision}"

@@ -15,6 +15,7 @@ from revops.actors import Actor
 from revops.errors import DomainValidationError
 from revops.models import BusinessEvent, ExternalRef
 from revops.models.base import stamp
+from revops.services.event_listeners import notify
 
 
 def event_record(
@@ -42,6 +43,7 @@ def event_record(
     )
     stamp(event, actor, type)
     event.save()
+    notify(event, subject)
     return event
 
 

@@ -1,0 +1,1 @@
+"""Outbound posting to a cloud ERP: the NetSuite REST record API (kind "netsuite")."""

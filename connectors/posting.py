@@ -1,0 +1,544 @@
+"""Posting canonical documents to ERP connectors, exactly once.
+
+The seam: revops records a business event for every change of a document
+(`revops.services.events.event_record`) and calls the listeners registered in
+`revops.services.event_listeners`. This app registers `on_business_event` there
+in `ConnectorsConfig.ready`. For an invoice issued or voided and a payment
+applied or unapplied, it creates one `OutboundPosting` per enabled push
+connector of the document's legal entity, in the same transaction as the change
+(an outbox: the posting exists if and only if the change committed), and hands
+it to the worker with `transaction.on_commit`. No Django signals, and revops
+does not know this app exists.
+
+Exactly once: each posting has an idempotency key derived from (document,
+revision, action) and a NetSuite external id derived from the document. The task
+claims the posting with a conditional update (a duplicate delivery changes
+nothing). Before any repeat attempt (after an uncertain outcome: a timeout after
+sending, a connection dropped before the answer; or any earlier failure) it looks
+the record up by external id in the ERP and, if found, records it as posted
+instead of posting again. Transient failures reschedule with backoff (never by
+sleeping); after REVOPS_SYNC_MAX_ATTEMPTS the posting fails and a DEAD_LETTER item
+opens. A business rejection (NetSuite's `o:errorDetails`, or a setting missing
+from the ERP mapping) becomes an ERP_REJECTED item (step "netsuite.posting") whose
+resubmission re-posts, with the analyst's corrections applied to the request body.
+
+Compensation: voiding an invoice posts a credit memo applied to it once the
+invoice is posted (a void before the invoice ever reached the ERP cancels both);
+unapplying or reversing a payment posts a journal entry reversing each
+application that was posted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from connectors.erp import mapping
+from connectors.erp.client import UncertainOutcome
+from connectors.errors import (
+    BusinessError,
+    ConfigurationError,
+    ConnectorError,
+    TransientError,
+    backoff_delay,
+    sanitize,
+)
+from connectors.models import Connector, ErpMapping, OutboundPosting
+from connectors.resubmit import apply_correction
+from exceptions_queue.registry import RESUBMIT_PENDING, ResubmitFailed
+from revops.actors import Actor
+from revops.models import ExternalRef, Invoice, Payment, PaymentApplication
+
+logger = logging.getLogger(__name__)
+
+SEND_TASK = "connectors.posting.posting_send"
+STEP_KEY = "netsuite.posting"
+ERP_KINDS = ("netsuite",)
+PUSH = (Connector.Direction.PUSH, Connector.Direction.BOTH)
+S = OutboundPosting.Status
+CLAIMABLE = (S.PENDING, S.UNCERTAIN)
+EVENT_TYPES = ("invoice.issued", "invoice.voided", "payment.applied", "payment.unapplied")
+
+
+class _Waiting(TransientError):
+    """A document this posting refers to is not in the ERP yet."""
+
+
+# -- creating postings (inside the business transaction) ----------------------------------------------
+
+
+def _connectors_for(legal_entity_id: int) -> list[Connector]:
+    return list(
+        Connector.objects.filter(
+            kind__in=ERP_KINDS, enabled=True, direction__in=PUSH, legal_entity_id=legal_entity_id
+        )
+    )
+
+
+def idempotency_key(connector: Connector, document, revision: int, action: str) -> str:
+    ct = ContentType.objects.get_for_model(document)
+    raw = f"{connector.pk}:{ct.app_label}.{ct.model}:{document.pk}:r{revision}:{action}"
+    return "revops-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def posting_create(
+    *,
+    connector: Connector,
+    document,
+    action: str,
+    revision: int,
+    record_type: str,
+    external_id: str,
+    correlation_id,
+) -> OutboundPosting | None:
+    """The posting of `document` (None when this revision already has one); sent on commit."""
+    key = idempotency_key(connector, document, revision, action)
+    posting, created = OutboundPosting.objects.get_or_create(
+        idempotency_key=key,
+        defaults={
+            "connector": connector,
+            "content_type": ContentType.objects.get_for_model(document),
+            "object_id": document.pk,
+            "document_label": str(document)[:100],
+            "revision": revision,
+            "action": action,
+            "record_type": record_type,
+            "external_id": external_id,
+            "correlation_id": correlation_id,
+        },
+    )
+    if not created:
+        return None
+    transaction.on_commit(lambda: enqueue(posting.pk))
+    return posting
+
+
+def enqueue(posting_id: int) -> None:
+    async_task(SEND_TASK, posting_id, task_name=f"post to ERP {posting_id}")
+
+
+def on_business_event(event, subject) -> None:
+    """The listener registered with revops: turn document changes into postings."""
+    if event.type not in EVENT_TYPES:
+        return
+    connectors = _connectors_for(subject.legal_entity_id)
+    if not connectors:
+        return
+    for connector in connectors:
+        if event.type == "invoice.issued":
+            posting_create(
+                connector=connector,
+                document=subject,
+                action=OutboundPosting.Action.CREATE,
+                revision=1,
+                record_type="invoice",
+                external_id=mapping.invoice_external_id(subject),
+                correlation_id=subject.correlation_id,
+            )
+        elif event.type == "invoice.voided":
+            _reverse_invoice(connector, subject)
+        elif event.type == "payment.applied":
+            _post_application(connector, subject, event.payload)
+        elif event.type == "payment.unapplied":
+            _reverse_application(connector, subject, event.payload)
+
+
+def _document_postings(connector: Connector, document, action: str):
+    return OutboundPosting.objects.filter(
+        connector=connector,
+        content_type=ContentType.objects.get_for_model(document),
+        object_id=document.pk,
+        action=action,
+    )
+
+
+def _reverse_invoice(connector: Connector, invoice: Invoice) -> None:
+    create = _document_postings(connector, invoice, OutboundPosting.Action.CREATE).first()
+    if create is None:
+        return  # never meant for this ERP (issued before the connector existed)
+    never_sent = Q(status=S.REJECTED) | Q(status=S.PENDING, attempts=0)
+    # Conditional: a worker claiming it meanwhile wins, and then the void is posted as a reversal.
+    if OutboundPosting.objects.filter(never_sent, pk=create.pk).update(
+        status=S.CANCELLED,
+        last_error=f"{invoice.number} was voided before it was posted",
+        updated_at=timezone.now(),
+    ):
+        return  # it never reached the ERP and now never will: nothing to reverse there
+    posting_create(
+        connector=connector,
+        document=invoice,
+        action=OutboundPosting.Action.REVERSE,
+        revision=2,
+        record_type="creditMemo",
+        external_id=mapping.invoice_external_id(invoice) + "-VOID",
+        correlation_id=invoice.correlation_id,
+    )
+
+
+def _application(payment: Payment, payload: dict, status: str) -> PaymentApplication | None:
+    apps = PaymentApplication.objects.filter(
+        payment=payment,
+        invoice__number=payload.get("invoice"),
+        invoice__legal_entity_id=payment.legal_entity_id,
+    ).select_related("payment", "invoice")
+    return apps.filter(status=status).order_by("-updated_at", "-id").first()
+
+
+def _post_application(connector: Connector, payment: Payment, payload: dict) -> None:
+    application = _application(payment, payload, PaymentApplication.Status.ACTIVE)
+    if application is None:
+        return
+    revision = _document_postings(connector, application, OutboundPosting.Action.CREATE).count() + 1
+    external_id = mapping.application_external_id(application) + (f"-{revision}" if revision > 1 else "")
+    posting_create(
+        connector=connector,
+        document=application,
+        action=OutboundPosting.Action.CREATE,
+        revision=revision,
+        record_type="customerPayment",
+        external_id=external_id,
+        correlation_id=application.invoice.correlation_id,
+    )
+
+
+def _reverse_application(connector: Connector, payment: Payment, payload: dict) -> None:
+    application = _application(payment, payload, PaymentApplication.Status.REVERSED)
+    if application is None:
+        return
+    creates = _document_postings(connector, application, OutboundPosting.Action.CREATE)
+    if not creates.exists():
+        return
+    never_sent = Q(status=S.REJECTED) | Q(status=S.PENDING, attempts=0)
+    if not creates.exclude(never_sent).exists() and (
+        creates.filter(never_sent).update(
+            status=S.CANCELLED, last_error="Unapplied before it was posted", updated_at=timezone.now()
+        )
+        == creates.count()
+    ):
+        return
+    posting_create(
+        connector=connector,
+        document=application,
+        action=OutboundPosting.Action.REVERSE,
+        revision=creates.count() + 1,
+        record_type="journalEntry",
+        external_id=mapping.application_external_id(application) + "-REV",
+        correlation_id=application.invoice.correlation_id,
+    )
+
+
+# -- sending (the worker) ---------------------------------------------------------------------------
+
+
+def erp_settings(connector: Connector) -> mapping.ErpSettings:
+    row = ErpMapping.objects.filter(connector=connector).first()
+    if row is None:
+        return mapping.ErpSettings()
+    return mapping.ErpSettings(
+        subsidiary_id=row.subsidiary_id,
+        ar_account_id=row.ar_account_id,
+        cash_account_id=row.cash_account_id,
+        tax_codes=dict(row.tax_codes or {}),
+        item_ids=dict(row.item_ids or {}),
+        default_item_id=row.default_item_id,
+    )
+
+
+def _system_actor(connector: Connector) -> Actor:
+    return Actor.for_system(connector.kind, f"connector {connector.name}")
+
+
+def _customer_erp_id(client, connector: Connector, customer, erp: mapping.ErpSettings) -> str:
+    ct = ContentType.objects.get_for_model(customer)
+    ref = ExternalRef.objects.filter(
+        system=connector.kind, object_type="customer", content_type=ct, object_id=customer.pk
+    ).first()
+    if ref is not None:
+        return ref.external_id
+    erp_id = client.upsert(
+        "customer", mapping.customer_external_id(customer), mapping.customer_record(customer, erp)
+    )
+    from revops.services.events import external_ref_link
+
+    external_ref_link(
+        system=connector.kind,
+        object_type="customer",
+        external_id=erp_id,
+        target=customer,
+        actor=_system_actor(connector),
+        reason=f"Customer posted to {connector.name}",
+    )
+    return erp_id
+
+
+def _posted_erp_id(connector: Connector, document, what: str) -> str:
+    create = (
+        _document_postings(connector, document, OutboundPosting.Action.CREATE)
+        .filter(status=S.POSTED)
+        .order_by("revision")
+        .first()
+    )
+    if create is None:
+        raise _Waiting(f"{what} is not posted to {connector.name} yet; this posting waits for it")
+    return create.erp_id
+
+
+def build_body(posting: OutboundPosting, client) -> dict[str, Any]:
+    """The record JSON for `posting`, from the canonical document and the ERP mapping."""
+    connector = posting.connector
+    erp = erp_settings(connector)
+    document = posting.content_type.get_object_for_this_type(pk=posting.object_id)
+    if isinstance(document, Invoice):
+        customer_id = _customer_erp_id(client, connector, document.customer, erp)
+        if posting.action == OutboundPosting.Action.CREATE:
+            return mapping.invoice_record(document, erp, customer_id=customer_id)
+        invoice_erp_id = _posted_erp_id(connector, document, f"Invoice {document.number}")
+        return mapping.invoice_void_record(
+            document, erp, customer_id=customer_id, invoice_erp_id=invoice_erp_id
+        )
+    if isinstance(document, PaymentApplication):
+        customer = document.invoice.customer
+        customer_id = _customer_erp_id(client, connector, customer, erp)
+        if posting.action == OutboundPosting.Action.CREATE:
+            invoice_erp_id = _posted_erp_id(connector, document.invoice, f"Invoice {document.invoice.number}")
+            body = mapping.payment_record(
+                document, erp, customer_id=customer_id, invoice_erp_id=invoice_erp_id
+            )
+        else:
+            _posted_erp_id(connector, document, f"The payment application {document}")
+            body = mapping.payment_reversal_record(document, erp, customer_id=customer_id)
+        body["externalId"] = posting.external_id
+        return body
+    raise ValueError(f"revops does not post {type(document).__name__} to an ERP")
+
+
+def _claim(posting_id: int) -> tuple[OutboundPosting | None, str]:
+    """Claim a pending or uncertain posting (or one whose worker died while posting)."""
+    stale = timezone.now() - dt.timedelta(seconds=settings.Q_TIMEOUT)
+    row = OutboundPosting.objects.filter(pk=posting_id).values("status").first()
+    if row is None:
+        return None, ""
+    previous = row["status"]
+    condition = Q(pk=posting_id, status=previous)
+    if previous == S.POSTING:
+        condition &= Q(claimed_at__lt=stale)
+    elif previous not in CLAIMABLE:
+        return None, previous
+    claimed = OutboundPosting.objects.filter(condition).update(
+        status=S.POSTING, claimed_at=timezone.now(), attempts=F("attempts") + 1, updated_at=timezone.now()
+    )
+    if not claimed:
+        return None, previous
+    return OutboundPosting.objects.select_related("connector").get(pk=posting_id), previous
+
+
+def _save(posting: OutboundPosting, **values) -> None:
+    values["updated_at"] = timezone.now()
+    OutboundPosting.objects.filter(pk=posting.pk).update(**values)
+    for name, value in values.items():
+        setattr(posting, name, value)
+
+
+def _mark_posted(posting: OutboundPosting, erp_id: str, response: dict[str, Any]) -> None:
+    _save(
+        posting,
+        status=S.POSTED,
+        erp_id=str(erp_id),
+        response=sanitize(response),
+        posted_at=timezone.now(),
+        next_attempt_at=None,
+        last_error="",
+    )
+
+
+def attempt(posting: OutboundPosting, kind) -> str:
+    """One attempt at a claimed posting: look up (on any repeat), then post. Returns
+    the status reached or raises the ConnectorError that stopped it (the posting
+    then still says "posting"; the caller records the outcome)."""
+    client = kind.client()
+    if posting.attempts > 1 or posting.erp_id:
+        found = client.find(posting.record_type, posting.external_id)
+        if found is not None:
+            _mark_posted(
+                posting, found["id"], {"found_by_external_id": posting.external_id, "id": found["id"]}
+            )
+            return S.POSTED
+    pinned = bool(posting.request.get("pinned"))
+    body = posting.request.get("body") if pinned else build_body(posting, client)
+    _save(
+        posting,
+        request={
+            "body": sanitize(body),
+            "pinned": pinned,
+            "method": "POST",
+            "record_type": posting.record_type,
+        },
+    )
+    erp_id = client.create(posting.record_type, body, idempotency_key=posting.idempotency_key)
+    _mark_posted(posting, erp_id, {"status": 204, "id": erp_id})
+    return S.POSTED
+
+
+def _retry_at(posting: OutboundPosting, exc: TransientError) -> dt.datetime:
+    delay = backoff_delay(
+        max(posting.attempts - 1, 0), cap=float(settings.REVOPS_SYNC_BACKOFF_CAP), retry_after=exc.retry_after
+    )
+    return timezone.now() + dt.timedelta(seconds=delay)
+
+
+def schedule_retry(posting: OutboundPosting, when: dt.datetime) -> None:
+    """Retry by rescheduling, never by sleeping in a worker."""
+    Schedule.objects.create(
+        name=f"retry ERP posting {posting.pk} attempt {posting.attempts + 1}",
+        func=SEND_TASK,
+        args=str(posting.pk),
+        schedule_type=Schedule.ONCE,
+        repeats=1,
+        next_run=when,
+    )
+
+
+def _open_item(posting: OutboundPosting, *, code: str, exc: ConnectorError, rows=()) -> int:
+    from exceptions_queue.services import exception_open
+
+    document = posting.content_type.get_object_for_this_type(pk=posting.object_id)
+    verb = "rejected" if code == "ERP_REJECTED" else "could not take"
+    item, _ = exception_open(
+        code=code,
+        dedupe_key=f"{STEP_KEY}:{posting.pk}",
+        title=f"{posting.connector.name} {verb} {posting.record_type} {posting.external_id}",
+        message=exc.message,
+        step_key=STEP_KEY,
+        actor=_system_actor(posting.connector),
+        source_system=posting.connector.kind,
+        connector_id=posting.connector_id,
+        connector_name=posting.connector.name,
+        subject=document,
+        correlation_id=posting.correlation_id,
+        payload=posting.request.get("body") or {},
+        error_details=list(rows) or [{"field": "", "message": exc.message}],
+        external_id=posting.external_id,
+    )
+    return item.pk
+
+
+def posting_send(posting_id: int) -> str:
+    """The task: claim the posting and make one attempt; record the outcome."""
+    from connectors.base import get_kind
+
+    posting, previous = _claim(posting_id)
+    if posting is None:
+        return f"not claimed ({previous or 'gone'})"
+    kind = get_kind(posting.connector.kind)(posting.connector)
+    try:
+        return attempt(posting, kind)
+    except UncertainOutcome as exc:
+        return _transient(posting, exc, S.UNCERTAIN)
+    except TransientError as exc:
+        return _transient(posting, exc, S.PENDING)
+    except BusinessError as exc:
+        _save(
+            posting,
+            status=S.REJECTED,
+            last_error=exc.message,
+            response=sanitize(exc.to_dict()),
+            next_attempt_at=None,
+        )
+        _save(
+            posting,
+            exception_item_id=_open_item(posting, code="ERP_REJECTED", exc=exc, rows=exc.error_rows()),
+        )
+        return S.REJECTED
+    except ConfigurationError as exc:
+        return _fail(posting, exc)
+    finally:
+        kind.close()
+
+
+def _transient(posting: OutboundPosting, exc: TransientError, status: str) -> str:
+    if posting.attempts >= settings.REVOPS_SYNC_MAX_ATTEMPTS and not isinstance(
+        exc, _Waiting | UncertainOutcome
+    ):
+        return _fail(posting, exc)
+    if posting.attempts >= settings.REVOPS_SYNC_MAX_ATTEMPTS * 3:
+        return _fail(posting, exc)
+    when = _retry_at(posting, exc)
+    _save(posting, status=status, last_error=exc.message, next_attempt_at=when)
+    schedule_retry(posting, when)
+    return status
+
+
+def _fail(posting: OutboundPosting, exc: ConnectorError) -> str:
+    _save(posting, status=S.FAILED, last_error=exc.message, next_attempt_at=None)
+    _save(posting, exception_item_id=_open_item(posting, code="DEAD_LETTER", exc=exc))
+    return S.FAILED
+
+
+# -- resubmission from the exception queue ------------------------------------------------------------
+
+
+def resubmit_posting(item, correction: dict[str, Any] | None, actor: Actor):
+    """Re-post a rejected (or dead-lettered) posting, with the analyst's corrections
+    applied to the request body it sent (dotted paths, e.g. "item.items.0.taxCode.id").
+    Without a correction the body is built again from the document and the ERP
+    mapping, so a fixed mapping takes effect."""
+    from connectors.base import get_kind
+
+    posting_id = int(item.dedupe_key.rpartition(":")[2])
+    posting = OutboundPosting.objects.select_for_update().select_related("connector").get(pk=posting_id)
+    if posting.status == S.POSTED:
+        return None
+    if posting.status not in (S.REJECTED, S.FAILED):
+        raise ResubmitFailed(f"This posting is {posting.get_status_display().lower()}; nothing to resubmit.")
+    request = dict(posting.request or {})
+    edits = {k: v for k, v in (correction or {}).items() if not k.startswith("_")}
+    if edits:
+        try:
+            request = {**request, "body": apply_correction(request.get("body") or {}, edits), "pinned": True}
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            raise ResubmitFailed(f"The correction does not fit the request: {exc}") from None
+    else:
+        request["pinned"] = False
+    _save(posting, status=S.PENDING, request=request, next_attempt_at=None)
+    claimed, _ = _claim(posting.pk)
+    if claimed is None:
+        raise ResubmitFailed("Another worker is posting this document; try again in a moment.")
+    kind = get_kind(claimed.connector.kind)(claimed.connector)
+    try:
+        attempt(claimed, kind)
+    except TransientError as exc:
+        status = S.UNCERTAIN if isinstance(exc, UncertainOutcome) else S.PENDING
+        _save(claimed, status=status, last_error=exc.message)
+        transaction.on_commit(lambda: enqueue(claimed.pk))
+        return RESUBMIT_PENDING
+    except ConnectorError as exc:
+        rows = exc.error_rows() if isinstance(exc, BusinessError) else [{"field": "", "message": exc.message}]
+        raise ResubmitFailed(exc.message, rows) from None
+    finally:
+        kind.close()
+    return None
+
+
+def resume_stale_postings() -> int:
+    """Hand postings whose worker died (or whose task was lost) back to the queue."""
+    stale = timezone.now() - dt.timedelta(seconds=settings.Q_TIMEOUT)
+    count = 0
+    due = OutboundPosting.objects.filter(
+        Q(status=S.POSTING, claimed_at__lt=stale)
+        | Q(status__in=CLAIMABLE, next_attempt_at__lt=stale)
+        | Q(status=S.PENDING, attempts=0, created_at__lt=stale)
+    ).values_list("pk", flat=True)
+    for posting_id in due[:1000]:
+        enqueue(posting_id)
+        count += 1
+    return count

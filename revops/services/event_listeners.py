@@ -1,0 +1,35 @@
+"""Listeners other apps register for the business events revops records.
+
+revops imports none of the other apps, yet some of them must act when a
+document changes (connectors posts an issued invoice to the ERP). Those apps
+register a callback here in their `AppConfig.ready`; `event_record` calls every
+callback with the event and its subject, inside the transaction of the change.
+A listener may write rows in that transaction (an outbox: they commit or roll
+back with the change) and must defer side effects with `transaction.on_commit`.
+A listener that raises aborts the change, so listeners stay small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+EventListener = Callable[[Any, Any], None]  # (BusinessEvent, subject)
+
+_listeners: list[EventListener] = []
+
+
+def register_event_listener(listener: EventListener) -> None:
+    """Register `listener`; registering it again is a no-op (ready() may run twice)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def unregister_event_listener(listener: EventListener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def notify(event, subject) -> None:
+    for listener in list(_listeners):
+        listener(event, subject)
