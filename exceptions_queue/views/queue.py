@@ -116,8 +116,14 @@ def queue_list(request):
     data = form.filters()
     params = {key: value for key, value in request.GET.items() if value != "" and key in FILTER_PARAMS}
     by_status, by_code = _facet_counts(data, request.user, now)
-    # Without a code filter the counts per code cover exactly the listed items: their sum is the total.
-    total = None if data.get("code") else _total(by_code.values())
+    # Counts that cover exactly the listed items give the total without counting again:
+    # per code when no code is chosen, else per open status when the queue shows the open items.
+    if not data.get("code"):
+        total = _total(by_code.values())
+    elif data["status"] == OPEN and not is_simple(data):
+        total = _total(by_status[status] for status in OPEN_STATUSES)
+    else:
+        total = None
     page = queue_page(queryset, page=request.GET.get("page"), params=params, count=total)
     urls = {
         "detail": reverse("exceptions_queue:detail", args=[_PK]),

@@ -89,6 +89,7 @@ def test_it_counts_items_per_status_and_code_for_the_filter(client, analyst):
     response = client.get(URL, {"code": "TAX_MISMATCH", "sla": "none"})
     statuses = {f["value"]: f["count"] for f in response.context["status_facets"]}
     assert statuses == {"new": 3, "in_review": 1, "resubmitted": 0, "resolved": None, "dismissed": None}
+    assert response.context["page"].count == 4  # the open statuses' counts add up to the total
 
 
 def test_it_caps_counts_and_says_so(client, analyst, monkeypatch):
