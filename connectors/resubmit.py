@@ -24,7 +24,10 @@ from exceptions_queue.registry import ResubmitFailed, register_resubmit_handler
 from revops.actors import Actor
 
 # Directives a writer understands, and the values each may take.
-KNOWN_DIRECTIVES: dict[str, tuple[str, ...]] = {"_tax": ("accept_source", "use_expected")}
+KNOWN_DIRECTIVES: dict[str, tuple[str, ...]] = {
+    "_tax": ("accept_source", "use_expected"),
+    "_late_usage": ("next_period", "credit_rebill"),
+}
 
 
 def split_correction(correction: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:

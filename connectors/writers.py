@@ -617,10 +617,15 @@ __all__ = ["CREATED", "SKIPPED", "UNCHANGED", "UPDATED", "WriteContext", "WriteR
 
 
 def write_usage(rec: r.UsageRecordIn, ctx: WriteContext) -> WriteResult:
-    """Record one usage event on its contract line; a repeated event id is unchanged."""
+    """Record one usage event on its contract line; a repeated event id is unchanged.
+    Usage for a period already invoiced raises LATE_USAGE unless the analyst's
+    directive says how to bill it (connectors.late_usage)."""
+    from connectors import late_usage
+    from revops.services.usage import LateUsage, usage_record
+
     line = _usage_line(rec, ctx)
     try:
-        usage, created = contracts.usage_record(
+        usage, created = usage_record(
             contract_line=line,
             quantity=rec.quantity,
             usage_at=rec.usage_at,
@@ -628,10 +633,16 @@ def write_usage(rec: r.UsageRecordIn, ctx: WriteContext) -> WriteResult:
             source_event_id=rec.external_id,
             period_start=rec.period_start,
             period_end=rec.period_end,
+            late_treatment=late_usage.treatment(ctx),
             actor=ctx.actor,
+            reason=late_usage.reason(ctx),
         )
+    except LateUsage as exc:
+        raise late_usage.late_error(exc, rec, ctx) from None
     except ValidationError as exc:
-        raise _business(exc, codes={"usage_at": "INVALID_CONTRACT_STATE"}) from None
+        raise _business(
+            exc, codes={"usage_at": "INVALID_CONTRACT_STATE", "late_treatment": "LATE_USAGE"}
+        ) from None
     if created:
         return WriteResult(CREATED, usage)
     if usage.quantity != rec.quantity:

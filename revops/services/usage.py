@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -382,7 +383,9 @@ def _credit_and_rebill(
             reason=why,
         )
     rebill = billing.invoice_create(
-        number=_free_number(Invoice, closing.legal_entity_id, f"{closing.number[:34]}-R", plain=False),
+        number=_free_number(
+            Invoice, closing.legal_entity_id, f"{_original_number(closing)[:34]}-R", plain=False
+        ),
         customer=closing.customer,
         contract=late.contract_line.contract,
         legal_entity=closing.legal_entity,
@@ -420,6 +423,11 @@ def _check_creditable(closing: Invoice, credits: list[billing.CreditLineSpec]) -
 
 
 # -- numbers, events, dates ---------------------------------------------------------------------------
+
+
+def _original_number(invoice: Invoice) -> str:
+    """The number of the invoice a chain of re-bills started from (INV-1-R2 → INV-1)."""
+    return re.sub(r"-R\d+$", "", invoice.number)
 
 
 def _free_number(model, legal_entity_id: int, stem: str, *, plain: bool = True) -> str:

@@ -214,6 +214,22 @@ def test_it_refuses_a_usage_period_that_ends_before_it_starts():
     _breaks("usage_period_ordered", _update(_usage(), period_end=dt.date(2026, 1, 1)))
 
 
+def test_it_refuses_late_usage_that_does_not_name_its_invoices():
+    usage = _usage()
+    invoice = f.InvoiceFactory(customer=usage.contract_line.contract.customer)
+    line = m.InvoiceLine.objects.create(
+        invoice=invoice, line_number=1, description="Late usage", quantity=1, unit_amount=1, amount=1
+    )
+    _breaks("usage_late_names_its_invoices", _update(usage, late_treatment="next_period"))
+    _breaks("usage_late_names_its_invoices", _update(usage, late_treatment="next_period", billed_on=line))
+    _breaks("usage_late_names_its_invoices", _update(usage, closed_by_invoice=invoice, billed_on=line))
+    _breaks(
+        "usage_late_names_its_invoices",
+        _update(usage, late_treatment="forgotten", closed_by_invoice=invoice, billed_on=line),
+    )
+    _update(usage, late_treatment="credit_rebill", closed_by_invoice=invoice, billed_on=line)()
+
+
 # -- invoices ----------------------------------------------------------------------
 
 
