@@ -34,7 +34,8 @@ SLA_CHOICES = [
 ]
 
 # Sort keys the queue may ask for. Each is backed by an index over the open
-# items (migration 0004), the set analysts work in.
+# items, the set analysts work in (migrations 0005 and 0008); newest and oldest
+# also over any status (0007). Other sorts of closed items sort the matches.
 QUEUE_SORTS: dict[str, tuple[str, ...]] = {
     "newest": ("-last_seen_at", "-id"),
     "oldest": ("first_seen_at", "id"),
