@@ -14,7 +14,8 @@ for companies, products, deals and line items, behind `Authorization: Bearer <to
 
 Control endpoints (no token), for tests and the demo:
 - `POST /_fake/reset` empties the store; `POST /_fake/seed` loads a few objects;
-- `POST /_fake/webhook` {"url", "client_secret"} sets where signed webhooks go;
+- `POST /_fake/webhook` {"url", "client_secret", "send"} sets where signed webhooks
+  go (`"send": false` signs and records them without sending);
 - `POST /_fake/deals` {"company": {name, country, ...} | "company_id", "name",
   "currency", "stage", "close_date", "line_items": [{"product_id", "quantity",
   "price", "frequency"}]} creates a deal with its associations;
@@ -65,6 +66,7 @@ class Store:
         self.lock = threading.RLock()
         self.client_secret = client_secret
         self.webhook_url = webhook_url
+        self.send = True  # False: sign and record deliveries without sending them (tests replay them)
         self.reset()
 
     def reset(self) -> None:
@@ -308,7 +310,7 @@ class Store:
         }
         delivery = {"url": url, "headers": headers, "body": body.decode(), "status": None}
         self.deliveries.append(delivery)
-        if self.webhook_url:
+        if self.webhook_url and self.send:
             # Sent from a thread: the receiver may call back into this server.
             threading.Thread(target=_deliver, args=(delivery,), daemon=True).start()
         return delivery
@@ -469,6 +471,7 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and parts == ["webhook"]:
             store.webhook_url = body.get("url", "")
             store.client_secret = body.get("client_secret", store.client_secret)
+            store.send = body.get("send", True) is not False
             return self._send(200, {"url": store.webhook_url})
         if method == "GET" and parts == ["webhooks"]:
             return self._send(200, {"results": store.deliveries})

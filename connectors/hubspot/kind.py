@@ -11,6 +11,11 @@ millisecond is read again and the raw store recognises what it already holds.
 HubSpot's search pages stop at 10,000 results, so a long catch-up starts a new
 search from the newest modification reached instead of paging past that.
 
+Deals: a closed-won deal becomes an active contract starting on its close date;
+a later change of its line items amends the contract (see `mapping`); a deal
+moved to closed lost cancels its contract. Open deals, and lost deals revops
+never held, are read and stored but make no contract.
+
 Webhooks (v3 signatures only) carry ids, not objects: each delivery's objects
 are read from the API when the delivery is processed.
 """
@@ -194,8 +199,12 @@ class HubSpotKind(ConnectorKind):
 
     def map(self, raw: RawRecord):
         record = mapping.MAPPERS[raw.source_type](raw.payload)
-        if raw.source_type == "deal" and record.status == "cancelled" and not self._known("contract", raw):
-            return None  # a lost deal that never became a contract: nothing to record
+        # A deal becomes a contract when it is won. An open deal's close date is only
+        # expected (a draft could not move its start later), and a lost deal that
+        # never became a contract has nothing to record. A contract revops already
+        # holds follows its deal whatever the stage: lost cancels it.
+        if raw.source_type == "deal" and record.status != "active" and not self._known("contract", raw):
+            return None
         return record
 
     def _known(self, object_type: str, raw: RawRecord) -> bool:

@@ -8,7 +8,9 @@
   (the connector reads them alongside the deal).
 
 Deal stages: `closedwon` → an active contract starting on `closedate`;
-`closedlost` → cancelled; every other stage is an open deal → a draft contract.
+`closedlost` → cancelled; every other stage is an open deal → a draft contract
+(the connector kind imports open and lost deals only for a contract revops
+already holds).
 When the line items of a closed-won deal change later, the contract is amended
 from the date in the deal property `revops_amendment_date` (YYYY-MM-DD) when set,
 else from the day of the deal's (or its newest line item's) `hs_lastmodifieddate`.
@@ -136,7 +138,9 @@ class Reader:
         return value.strip() if isinstance(value, str) else ""
 
     def number(self, name: str, what: str) -> Decimal | None:
-        path = f"properties.{name}"
+        return self.number_at(f"properties.{name}", what)
+
+    def number_at(self, path: str, what: str) -> Decimal | None:
         value = self.at(path)
         if value is None or value == "":
             return None
@@ -312,37 +316,28 @@ def _entry_id(r: Reader, path: str) -> str:
     return value
 
 
-def _item(r: Reader, index: int) -> Reader:
-    item = Reader(r.at(f"line_items.{index}"), "Line item")
-    item.label = f"{r.label}: {item.label.lower()}"
-    return item
-
-
 def _item_modified(r: Reader, index: int) -> dt.datetime | None:
     return parse_instant(r, f"line_items.{index}.properties.hs_lastmodifieddate")
 
 
 def _line(r: Reader, index: int) -> ContractLineRecord:
     path = f"line_items.{index}"
-    item = _item(r, index)
-    line_id = item.id()
-    product = item.text("hs_product_id")
+    props = f"{path}.properties"
+    line_id = r.at(f"{path}.id")
+    if not isinstance(line_id, str) or not line_id:
+        raise r.fail("has a line item without an id", f"{path}.id", expected="a HubSpot id")
+    product = r.at(f"{props}.hs_product_id")
+    product = str(product).strip() if isinstance(product, str | int) and not isinstance(product, bool) else ""
     if not product:
-        raise r.fail(
-            "has a line item without a product", f"{path}.properties.hs_product_id", expected="a product id"
-        )
-    quantity = item.number("quantity", "a quantity")
+        raise r.fail("has a line item without a product", f"{props}.hs_product_id", expected="a product id")
+    quantity = r.number_at(f"{props}.quantity", "a quantity")
     if quantity is None or quantity < 0:
-        raise r.fail(
-            "has a line item without a quantity", f"{path}.properties.quantity", expected="a number ≥ 0"
-        )
-    price = item.number("price", "a price")
+        raise r.fail("has a line item without a quantity", f"{props}.quantity", expected="a number ≥ 0")
+    price = r.number_at(f"{props}.price", "a price")
     if price is None or price < 0:
-        raise r.fail(
-            "has a line item without a unit price", f"{path}.properties.price", expected="an amount ≥ 0"
-        )
-    percent = item.number("hs_discount_percentage", "a discount percentage") or Decimal(0)
-    discount = item.number("discount", "a discount") or Decimal(0)
+        raise r.fail("has a line item without a unit price", f"{props}.price", expected="an amount ≥ 0")
+    percent = r.number_at(f"{props}.hs_discount_percentage", "a discount percentage") or Decimal(0)
+    discount = r.number_at(f"{props}.discount", "a discount") or Decimal(0)
     if not 0 <= percent <= 100 or discount < 0:
         raise r.fail(
             "has a line item discount out of range",
