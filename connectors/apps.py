@@ -10,6 +10,7 @@ KIND_MODULES: tuple[str, ...] = (
     "connectors.erp.kind",
 )
 KIND_MODULES += ("connectors.hubspot.kind",)
+KIND_MODULES += ("connectors.metering.kind",)
 
 
 class ConnectorsConfig(AppConfig):

@@ -97,6 +97,10 @@ class ConnectorKind:
         """The records a verified event carries, for the pipeline."""
         raise NotImplementedError
 
+    def webhook_receipt(self, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and extra fields of the answer to an accepted delivery."""
+        return 200, {}
+
 
 class WebhookRejected(Exception):
     """A delivery that is not what it claims: bad or missing signature, stale

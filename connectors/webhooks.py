@@ -64,7 +64,8 @@ def receive(request: HttpRequest, name: str) -> JsonResponse:
     transaction.on_commit(
         lambda: async_task(PROCESS_TASK, delivery.pk, task_name=f"webhook {connector.name}")
     )
-    return JsonResponse({"status": "accepted", "event": event_id})
+    status, receipt = kind.webhook_receipt(event)
+    return JsonResponse({"status": "accepted", "event": event_id, **receipt}, status=status)
 
 
 def process_delivery(delivery_id: int) -> str:

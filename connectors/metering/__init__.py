@@ -1,0 +1,1 @@
+"""Metering: usage events pushed by a metering system as signed JSON batches."""
