@@ -190,3 +190,24 @@ def test_it_accepts_the_late_usage_directives_and_refuses_others():
     assert split_correction({"_late_usage": "credit_rebill"}) == ({}, {"_late_usage": "credit_rebill"})
     with pytest.raises(ValueError, match="_late_usage must be one of next_period, credit_rebill"):
         split_correction({"_late_usage": "write_off"})
+
+
+def test_it_offers_both_resolutions_on_the_item_page_and_bills_with_one_click(
+    client, run_import, billed, analyst
+):
+    from django.urls import reverse
+
+    run_import(LATE)
+    item = ExceptionItem.objects.get()
+    client.force_login(analyst)
+    html = client.get(reverse("exceptions_queue:detail", args=[item.pk])).content.decode()
+    assert 'name="option" value="next_period"' in html and 'name="option" value="credit_rebill"' in html
+    assert "Bill in the next period as an adjustment line" in html and "INV-APR" in html
+    response = client.post(
+        reverse("exceptions_queue:resubmit", args=[item.pk]),
+        {"option": "credit_rebill", "reason": "Re-bill March"},
+    )
+    assert response.status_code in (200, 302)
+    item.refresh_from_db()
+    assert item.status == "resolved" and item.correction == {"_late_usage": "credit_rebill"}
+    assert UsageRecord.objects.get().billed_on.invoice.number == "INV-APR-R1"
