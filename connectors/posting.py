@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 from typing import Any
 
@@ -44,7 +45,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from connectors.erp import mapping
-from connectors.erp.client import UncertainOutcome
+from connectors.erp.client import UncertainOutcome, json_default
 from connectors.errors import (
     BusinessError,
     ConfigurationError,
@@ -374,7 +375,7 @@ def attempt(posting: OutboundPosting, kind) -> str:
             )
             return S.POSTED
     pinned = bool(posting.request.get("pinned"))
-    body = posting.request.get("body") if pinned else build_body(posting, client)
+    body = posting.request.get("body") if pinned else _jsonable(build_body(posting, client))
     _save(
         posting,
         request={
@@ -387,6 +388,11 @@ def attempt(posting: OutboundPosting, kind) -> str:
     erp_id = client.create(posting.record_type, body, idempotency_key=posting.idempotency_key)
     _mark_posted(posting, erp_id, {"status": 204, "id": erp_id})
     return S.POSTED
+
+
+def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as JSON sends it (dates as ISO strings, money as numbers), to keep and to correct."""
+    return json.loads(json.dumps(body, default=json_default))
 
 
 def _retry_at(posting: OutboundPosting, exc: TransientError) -> dt.datetime:

@@ -82,7 +82,7 @@ def oauth1_header(
     return f'OAuth realm="{_pct(account_id)}", {fields}'
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)  # money has far fewer than 15 significant digits
     if hasattr(value, "isoformat"):
@@ -181,7 +181,7 @@ class NetSuiteClient:
         content = None
         if body is not None:
             all_headers["Content-Type"] = "application/json"
-            content = json.dumps(body, default=_json_default).encode()
+            content = json.dumps(body, default=json_default).encode()
         try:
             response = self._http.request(method, url, headers=all_headers, content=content)
         except httpx.HTTPError as exc:
