@@ -12,6 +12,8 @@ import pytest
 from connectors import engine
 from connectors.models import InboundRecord, SyncCursor
 from exceptions_queue.models import ExceptionItem
+from exceptions_queue.services import exception_resubmit
+from revops.actors import Actor
 from revops.models import Contract, ContractAmendment, Customer, ExternalRef, Product
 
 pytestmark = pytest.mark.django_db
@@ -142,6 +144,26 @@ def test_a_won_deal_without_a_currency_opens_an_exception_at_its_payload_path(co
     item = ExceptionItem.objects.get(external_id=deal_id)
     assert item.code == "VALIDATION_FAILED" and "has no currency" in item.message
     assert item.error_details[0]["path"] == "properties.deal_currency_code"
+
+
+def test_an_analyst_corrects_the_currency_and_the_deal_becomes_a_contract(
+    connector, fake_api, catalog, analyst
+):
+    deal_id = _open_deal(fake_api, catalog, currency="")
+    fake_api.post(f"/_fake/deals/{deal_id}/close", json={"won": True, "close_date": "2026-11-02"})
+    _sync(connector)
+    item = ExceptionItem.objects.get(external_id=deal_id)
+    path = item.error_details[0]["path"]
+    exception_resubmit(
+        item=item,
+        correction={path: "USD"},
+        actor=Actor.for_user(analyst),
+        reason="USD per the signed order form",
+    )
+    item.refresh_from_db()
+    assert item.status == "resolved"
+    contract = _contract(deal_id)
+    assert contract.status == "active" and contract.currency == "USD"
 
 
 def test_a_lost_deal_cancels_its_contract_and_one_never_won_makes_none(connector, fake_api, catalog):
