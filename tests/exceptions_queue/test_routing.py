@@ -161,7 +161,9 @@ def test_the_default_rule_keeps_matching_everything_and_cannot_be_deleted(rules,
 
 
 def test_it_describes_rules_in_words(rules):
-    assert routing.describe_rule(rules["big tax"]) == f"Tax mismatch · {rules['us']} · amount from 1,000.00 USD"
+    assert (
+        routing.describe_rule(rules["big tax"]) == f"Tax mismatch · {rules['us']} · amount from 1,000.00 USD"
+    )
     assert routing.describe_rule(rules["default"]) == "Every item no other rule takes"
 
 
