@@ -242,7 +242,10 @@ def _reverse_application(connector: Connector, payment: Payment, payload: dict) 
 
 
 def erp_settings(connector: Connector) -> mapping.ErpSettings:
-    row = ErpMapping.objects.filter(connector=connector).first()
+    try:
+        row = connector.erp_mapping  # usually selected with the posting
+    except ErpMapping.DoesNotExist:
+        row = None
     if row is None:
         return mapping.ErpSettings()
     return mapping.ErpSettings(
@@ -298,7 +301,13 @@ def build_body(posting: OutboundPosting, client) -> dict[str, Any]:
     """The record JSON for `posting`, from the canonical document and the ERP mapping."""
     connector = posting.connector
     erp = erp_settings(connector)
-    document = posting.content_type.get_object_for_this_type(pk=posting.object_id)
+    model = posting.content_type.model_class()
+    related = (
+        ("customer", "legal_entity")
+        if model is Invoice
+        else ("payment", "invoice__customer", "invoice__legal_entity")
+    )
+    document = model.objects.select_related(*related).get(pk=posting.object_id)
     if isinstance(document, Invoice):
         customer_id = _customer_erp_id(client, connector, document.customer, erp)
         if posting.action == OutboundPosting.Action.CREATE:
@@ -324,27 +333,26 @@ def build_body(posting: OutboundPosting, client) -> dict[str, Any]:
 
 
 def _claim(posting_id: int) -> tuple[OutboundPosting | None, str]:
-    """Claim a pending or uncertain posting (or one whose worker died while posting)."""
+    """Claim a pending or uncertain posting (or one whose worker died while posting)
+    with one conditional update; (posting, "") or (None, the status that kept it)."""
     stale = timezone.now() - dt.timedelta(seconds=settings.Q_TIMEOUT)
-    row = OutboundPosting.objects.filter(pk=posting_id).values("status").first()
-    if row is None:
-        return None, ""
-    previous = row["status"]
-    condition = Q(pk=posting_id, status=previous)
-    if previous == S.POSTING:
-        condition &= Q(claimed_at__lt=stale)
-    elif previous not in CLAIMABLE:
-        return None, previous
-    claimed = OutboundPosting.objects.filter(condition).update(
+    claimed = OutboundPosting.objects.filter(
+        Q(status__in=CLAIMABLE) | Q(status=S.POSTING, claimed_at__lt=stale), pk=posting_id
+    ).update(
         status=S.POSTING, claimed_at=timezone.now(), attempts=F("attempts") + 1, updated_at=timezone.now()
     )
     if not claimed:
-        return None, previous
-    return OutboundPosting.objects.select_related("connector").get(pk=posting_id), previous
+        status = OutboundPosting.objects.filter(pk=posting_id).values_list("status", flat=True).first()
+        return None, status or ""
+    posting = OutboundPosting.objects.select_related(
+        "connector", "connector__erp_mapping", "connector__legal_entity"
+    ).get(pk=posting_id)
+    return posting, ""
 
 
 def _save(posting: OutboundPosting, **values) -> None:
     values["updated_at"] = timezone.now()
+    values.setdefault("request", posting.request)
     OutboundPosting.objects.filter(pk=posting.pk).update(**values)
     for name, value in values.items():
         setattr(posting, name, value)
@@ -376,15 +384,13 @@ def attempt(posting: OutboundPosting, kind) -> str:
             return S.POSTED
     pinned = bool(posting.request.get("pinned"))
     body = posting.request.get("body") if pinned else _jsonable(build_body(posting, client))
-    _save(
-        posting,
-        request={
-            "body": sanitize(body),
-            "pinned": pinned,
-            "method": "POST",
-            "record_type": posting.record_type,
-        },
-    )
+    # Kept with whichever outcome is saved next (every _save writes it).
+    posting.request = {
+        "body": sanitize(body),
+        "pinned": pinned,
+        "method": "POST",
+        "record_type": posting.record_type,
+    }
     erp_id = client.create(posting.record_type, body, idempotency_key=posting.idempotency_key)
     _mark_posted(posting, erp_id, {"status": 204, "id": erp_id})
     return S.POSTED

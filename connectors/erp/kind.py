@@ -6,7 +6,11 @@ payment applications through `client()`. Test connection reads one customer.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
+
+import httpx
+from django.conf import settings
 
 from connectors.base import ConnectorKind, Page, RawRecord, register_kind
 from connectors.erp.client import NetSuiteClient
@@ -40,14 +44,12 @@ class NetSuiteKind(ConnectorKind):
             credentials = (
                 self.connector.credentials.reveal() if self.connector.credentials is not None else {}
             ) or {}
-            self._http = build_http_client(self.connector.base_url, timeout=self.timeout)
-            self._client = NetSuiteClient(self.connector.base_url, credentials, http_client=self._http)
+            http = _shared_http(self.connector.base_url, self.timeout)
+            self._client = NetSuiteClient(self.connector.base_url, credentials, http_client=http)
         return self._client
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-        self._http = self._client = None
+        self._client = None  # the HTTP client and its connections stay for the next posting
 
     def test_connection(self) -> str:
         return self.client().test_connection()
@@ -57,3 +59,19 @@ class NetSuiteKind(ConnectorKind):
 
     def map(self, raw: RawRecord):
         return None
+
+
+_HTTP: dict[tuple, httpx.Client] = {}
+_HTTP_LOCK = threading.Lock()
+
+
+def _shared_http(base_url: str, timeout: float) -> httpx.Client:
+    """One SSRF-safe HTTP client per ERP address and worker process: building one
+    (TLS context, pools) costs more than a posting, and the credentials travel
+    per request, so postings share it and reuse its connections."""
+    key = (base_url, timeout, tuple(settings.REVOPS_CONNECTOR_ALLOWED_PRIVATE_NETWORKS or ()))
+    with _HTTP_LOCK:
+        client = _HTTP.get(key)
+        if client is None:
+            client = _HTTP[key] = build_http_client(base_url, timeout=timeout)
+        return client
