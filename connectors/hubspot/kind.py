@@ -46,6 +46,7 @@ STREAMS: dict[str, tuple[str, list[str], list[str], str]] = {
     "contract": ("deals", mapping.DEAL_PROPERTIES, mapping.DEAL_ASSOCIATIONS, "deal"),
 }
 SEARCH_WINDOW = 10_000  # HubSpot's search API pages no further than this
+CLOCK_MARGIN_MS = 5 * 60 * 1000  # objects read twice are recognised by the raw store
 EVENT_OBJECTS = {"company": "customer", "product": "product", "deal": "contract", "line_item": "line_item"}
 
 
@@ -127,29 +128,37 @@ class HubSpotKind(ConnectorKind):
             return Page(
                 records, {"mode": "listing", "after": next_after, "started_at": started}, False, request
             )
-        # Changes made while listing are found by the next run's search from `started`.
-        return Page(records, {"mode": "listed", "since": started}, True, request)
+        # Changes made while listing are found by the next run's search from `started`,
+        # less a margin for the clocks of revops and HubSpot differing.
+        return Page(records, {"mode": "listed", "since": started - CLOCK_MARGIN_MS}, True, request)
 
     def _search(self, stream: str, cursor: dict) -> Page:
         object_type, properties, _, _ = STREAMS[stream]
         since = int(cursor.get("since") or 0)
         after = cursor.get("after")
         newest = int(cursor.get("newest") or since)
-        results, next_after = self.client().search_modified(
+        found, next_after = self.client().search_modified(
             object_type, since_ms=since, properties=properties, after=after, limit=self._page_size()
         )
-        if stream == "contract":
-            # Search results carry no associations: read each deal with them.
-            results = [
-                self.client().read(
-                    "deals", deal["id"], properties=properties, associations=mapping.DEAL_ASSOCIATIONS
-                )
-                for deal in results
-            ]
-        for obj in results:
+        # The cursor moves by what the search saw: an object read again below may
+        # be newer still, and moving past its time could skip another's change.
+        for obj in found:
             modified = _modified_ms(obj)
             if modified is not None:
                 newest = max(newest, modified)
+        results = found
+        if stream == "contract":
+            # Search results carry no associations: read each deal with them (one
+            # deleted since the search is left for its deletion to say).
+            results = [
+                deal
+                for hit in found
+                if (
+                    deal := self._read(
+                        "deals", hit["id"], properties, mapping.DEAL_ASSOCIATIONS, archived=False
+                    )
+                )
+            ]
         records = self._records(stream, results)
         request = {
             "method": "POST",
@@ -157,7 +166,7 @@ class HubSpotKind(ConnectorKind):
             "since": since,
             "after": after,
         }
-        if next_after and results:
+        if next_after and found:
             if next_after.isdigit() and int(next_after) + self._page_size() > SEARCH_WINDOW:
                 return Page(records, {"mode": "searching", "since": newest}, False, request)
             next_cursor = {"mode": "searching", "since": since, "after": next_after, "newest": newest}

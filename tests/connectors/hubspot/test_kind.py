@@ -7,7 +7,7 @@ import pytest
 
 from connectors import engine
 from connectors.base import get_kind
-from connectors.hubspot.kind import SEARCH_WINDOW
+from connectors.hubspot.kind import CLOCK_MARGIN_MS, SEARCH_WINDOW
 from revops.models import Contract, Customer
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +94,13 @@ def test_a_long_catch_up_starts_a_new_search_before_hubspots_window_ends(connect
         kind.close()
     assert result.done is False
     assert result.cursor == {"mode": "searching", "since": 1793527200000}
+
+
+def test_the_first_search_starts_before_the_listing_did_by_the_clock_margin(connector, catalog, monkeypatch):
+    monkeypatch.setattr("connectors.hubspot.kind.time.time", lambda: 1_800_000_000.0)
+    kind = get_kind("hubspot")(connector)
+    try:
+        page = kind.fetch("customer", None, full=False)
+    finally:
+        kind.close()
+    assert page.done and page.cursor == {"mode": "listed", "since": 1_800_000_000_000 - CLOCK_MARGIN_MS}

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from connectors import engine
+from connectors.hubspot import kind as kind_module
 from connectors.models import InboundRecord, SyncCursor
 from exceptions_queue.models import ExceptionItem
 from exceptions_queue.services import exception_resubmit
@@ -17,6 +18,13 @@ from revops.actors import Actor
 from revops.models import Contract, ContractAmendment, Customer, ExternalRef, Product
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def same_clock(monkeypatch):
+    """The fake runs on this machine's clock: no margin for clock skew is needed, so
+    a second run reads only what changed."""
+    monkeypatch.setattr(kind_module, "CLOCK_MARGIN_MS", 0)
 
 
 def _sync(connector, **kwargs):
