@@ -19,4 +19,5 @@ urlpatterns = [
     path("records/<int:pk>/", runs.record_detail, name="record_detail"),
     path("records/<int:pk>/replay/", actions.record_replay, name="record_replay"),
     path("imports/", include("connectors.files.urls")),
+    path("", include("connectors.erp.urls")),
 ]

@@ -109,6 +109,8 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "connectors:run_replay": (RUN_CONNECTORS, True),
     "connectors:record_detail": (READ, False),
     "connectors:record_replay": (RUN_CONNECTORS, True),
+    "connectors:erp_postings": (READ, False),
+    "connectors:erp_mapping": (CONFIGURE_CONNECTORS, True),
     "exceptions_queue:list": (READ, False),
     "exceptions_queue:saved_view_add": (SAVE_OWN_VIEW, False),
     "exceptions_queue:saved_view_remove": (SAVE_OWN_VIEW, False),
@@ -269,6 +271,8 @@ KWARGS = {
     "connectors:run_replay": lambda o: {"pk": o["run"].pk},
     "connectors:record_detail": lambda o: {"pk": o["record"].pk},
     "connectors:record_replay": lambda o: {"pk": o["record"].pk},
+    "connectors:erp_postings": lambda o: {"pk": o["connector"].pk},
+    "connectors:erp_mapping": lambda o: {"pk": o["connector"].pk},
 }
 
 
