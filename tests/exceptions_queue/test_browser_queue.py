@@ -8,13 +8,12 @@ import pytest
 
 from tests import factories as f
 from tests.exceptions_queue.queue_factories import ExceptionItemFactory as Item
-from tests.revops.test_browser import page  # noqa: F401 - the Playwright page fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 # The data is made before the browser starts (see tests/revops/test_browser.py).
-def test_an_analyst_filters_the_queue_and_selects_a_page_for_bulk_assignment(live_server, analyst, page):  # noqa: F811
+def test_an_analyst_filters_the_queue_and_selects_a_page_for_bulk_assignment(live_server, analyst, page):
     late = [Item(code="LATE_USAGE", object_label=f"CT-LATE-{n}") for n in range(2)]
     Item(code="TAX_MISMATCH", object_label="INV-TAX-1")
 
