@@ -453,7 +453,16 @@ def posting_send(posting_id: int) -> str:
         return f"not claimed ({previous or 'gone'})"
     kind = get_kind(posting.connector.kind)(posting.connector)
     try:
-        return attempt(posting, kind)
+        status = attempt(posting, kind)
+        if posting.exception_item_id:  # a resubmission that had to wait went through
+            from exceptions_queue.services import exception_resolve_if_open
+
+            exception_resolve_if_open(
+                dedupe_key=f"{STEP_KEY}:{posting.pk}",
+                actor=_system_actor(posting.connector),
+                note=f"Posted to {posting.connector.name} as {posting.record_type} {posting.erp_id}",
+            )
+        return status
     except UncertainOutcome as exc:
         return _transient(posting, exc, S.UNCERTAIN)
     except TransientError as exc:

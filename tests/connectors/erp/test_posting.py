@@ -223,3 +223,63 @@ def test_a_payment_application_and_its_reversal_are_posted(erp_connector, fake_e
     assert journal["externalId"] == cash["externalId"] + "-REV"
     assert [line.get("debit", 0) for line in journal["line"]["items"]] == [108.0, 0]
     assert set(OutboundPosting.objects.values_list("status", flat=True)) == {S.POSTED}
+
+
+def test_a_posting_whose_worker_died_after_sending_is_found_not_posted_again(
+    erp_connector, fake_erp, settings
+):
+    from unittest import mock
+
+    from django.utils import timezone
+
+    fake_erp.erp.control({"unique_external_ids": False})
+    _issue()
+    posting = OutboundPosting.objects.get()
+    p.posting_send(posting.pk)
+    # As if the worker had died after the ERP committed, before recording the answer.
+    OutboundPosting.objects.filter(pk=posting.pk).update(
+        status=S.POSTING, erp_id="", claimed_at=timezone.now() - dt.timedelta(seconds=settings.Q_TIMEOUT + 1)
+    )
+    with mock.patch.object(p, "async_task") as async_task:
+        assert p.resume_stale_postings() == 1
+    async_task.assert_called_once_with(p.SEND_TASK, posting.pk, task_name=f"post to ERP {posting.pk}")
+    assert p.posting_send(posting.pk) == S.POSTED
+    posting.refresh_from_db()
+    assert posting.attempts == 2 and posting.response["found_by_external_id"] == posting.external_id
+    assert len(fake_erp.erp.documents("invoice")) == 1
+
+
+def test_a_posting_being_sent_is_not_claimed_twice(erp_connector):
+    from django.utils import timezone
+
+    _issue()
+    posting = OutboundPosting.objects.get()
+    OutboundPosting.objects.filter(pk=posting.pk).update(status=S.POSTING, claimed_at=timezone.now())
+    assert p.posting_send(posting.pk) == "not claimed (posting)"
+    assert OutboundPosting.objects.get().attempts == 0
+
+
+def test_a_resubmission_that_meets_a_transient_fault_resolves_its_item_when_posted(
+    erp_connector, fake_erp, analyst, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    ErpMapping.objects.filter(connector=erp_connector).update(default_item_id="")
+    _issue()
+    posting = OutboundPosting.objects.get()
+    assert p.posting_send(posting.pk) == S.REJECTED
+    item = ExceptionItem.objects.get(pk=OutboundPosting.objects.get().exception_item_id)
+    ErpMapping.objects.filter(connector=erp_connector).update(default_item_id="300")
+    fake_erp.erp.control({"fault": "500", "count": 1})
+    with mock.patch.object(p, "async_task"):
+        exception_resubmit(
+            item=item, correction=None, actor=Actor.for_user(analyst), reason="Default item set"
+        )
+    item.refresh_from_db()
+    assert item.status == ExceptionItem.Status.RESUBMITTED
+    assert OutboundPosting.objects.get().status == S.PENDING
+    _drain()
+    item.refresh_from_db()
+    assert OutboundPosting.objects.get().status == S.POSTED
+    assert item.status == ExceptionItem.Status.RESOLVED
+    assert len(fake_erp.erp.documents("invoice")) == 1
