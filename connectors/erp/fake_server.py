@@ -202,7 +202,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        self.server.erp.counts["dropped"] += 1
+        with self.server.erp.lock:
+            self.server.erp.counts["dropped"] += 1
         with contextlib.suppress(OSError):
             self.connection.shutdown(2)
 
