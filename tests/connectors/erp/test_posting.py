@@ -214,7 +214,7 @@ def test_a_payment_application_and_its_reversal_are_posted(erp_connector, fake_e
     payment_apply(payment=payment, invoice=invoice, actor=SYSTEM)
     _drain()
     [cash] = fake_erp.erp.documents("customerPayment")
-    invoice_erp_id = OutboundPosting.objects.get(object_id=invoice.pk, action="create").erp_id
+    invoice_erp_id = OutboundPosting.objects.get(record_type="invoice", object_id=invoice.pk).erp_id
     assert cash["apply"]["items"][0]["doc"] == {"id": invoice_erp_id}
     assert cash["payment"] == 108.0
     payment_reverse(payment=payment, actor=SYSTEM, reason="Bounced")
