@@ -31,6 +31,7 @@ from django.db.models import Lookup
 from revops.actors import MANUAL_SYSTEM, Actor
 from revops.models import BusinessEvent, Customer, ExternalRef, Invoice
 from revops.models.base import UNATTRIBUTED, _attribute_history, stamp
+from revops.services import event_listeners
 
 # Seconds spent by phase since the last reset, for the ingest benchmark's
 # breakdown. Cheap enough (two clock reads per batch and phase) to be always on.
@@ -352,3 +353,16 @@ def events_insert(
         ]
     rows_insert(BusinessEvent, rows, ids=ids)
     history_insert(BusinessEvent, rows, history_type="+", actor=actor, reason=type, when=when)
+    _notify(rows, [subject for subject, _, _ in subjects])
+
+
+def _notify(rows: list[dict[str, Any]], subjects: Sequence[models.Model]) -> None:
+    """Call the registered listeners with each event and its subject, as
+    `event_record` does (e.g. connectors makes the ERP posting of an issued
+    invoice), once the events are written."""
+    if not event_listeners.listening():
+        return
+    for row, subject in zip(rows, subjects, strict=True):
+        event = BusinessEvent(**{**row, "payload": json.loads(row["payload"])})
+        event._state.adding = False
+        event_listeners.notify(event, subject)

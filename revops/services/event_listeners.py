@@ -30,6 +30,11 @@ def unregister_event_listener(listener: EventListener) -> None:
         _listeners.remove(listener)
 
 
+def listening() -> bool:
+    """Whether any listener is registered (a bulk write skips building events otherwise)."""
+    return bool(_listeners)
+
+
 def notify(event, subject) -> None:
     for listener in list(_listeners):
         listener(event, subject)

@@ -591,3 +591,17 @@ def test_a_page_with_records_for_the_one_by_one_path_or_from_a_webhook_commits_a
     assert _synchronous_commit_after(connector, [_raw(_customer(1)), unknown_customer]) == "on"
     assert _synchronous_commit_after(connector, [_raw(_customer(2)), _raw(_customer(3))], run=False) == "on"
     assert Customer.objects.count() == 3
+
+
+def test_a_page_with_work_to_do_on_commit_commits_as_usual(connector):
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    kind = PagesKind(connector)
+    run = engine.run_create(connector=connector, trigger="manual")
+    with transaction.atomic():
+        transaction.on_commit(lambda: None)  # e.g. an ERP posting queued by an event listener
+        engine.process_records([_raw(_customer(1)), _raw(_customer(2))], run=run, kind=kind)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+    assert Customer.objects.count() == 2

@@ -26,7 +26,7 @@ from revops.models import (
     Invoice,
     InvoiceLine,
 )
-from revops.services import billing, bulk, bulk_rows, parties
+from revops.services import billing, bulk, bulk_rows, event_listeners, parties
 from revops.services.bulk_rows import AnyOf
 from revops.services.events import external_ref_link
 from tests import factories as f
@@ -618,3 +618,30 @@ def test_garbage_collection_is_paused_only_inside_and_restored(entity):
     with pytest.raises(ValueError), bulk_rows.collection_paused():
         raise ValueError("a failed batch")
     assert gc.isenabled()
+
+
+def test_listeners_hear_each_event_as_they_do_one_by_one(parties_for_invoices):
+    heard = []
+
+    def listener(event, subject):
+        assert BusinessEvent.objects.filter(pk=event.pk, type=event.type).exists()  # written before
+        heard.append((event.type, subject.number, event.payload["total"], event.correlation_id))
+
+    specs = _invoice_specs(*parties_for_invoices)
+    event_listeners.register_event_listener(listener)
+    try:
+        calls = []
+        for create in (
+            lambda: _create_invoices_one_by_one(specs),
+            lambda: bulk.invoices_create_many(specs=specs, actor=SYSTEM, reason=REASON, system="crm"),
+        ):
+            heard.clear()
+            with transaction.atomic():
+                create()
+                transaction.set_rollback(True)
+            calls.append(sorted(heard, key=lambda call: call[1]))
+    finally:
+        event_listeners.unregister_event_listener(listener)
+    one_by_one, in_bulk = calls
+    assert len(in_bulk) == 3 and [c[:3] for c in in_bulk] == [c[:3] for c in one_by_one]
+    assert all(correlation is not None for *_, correlation in in_bulk)
