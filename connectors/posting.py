@@ -34,6 +34,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -101,6 +102,7 @@ def posting_create(
     record_type: str,
     external_id: str,
     correlation_id,
+    amount=None,
 ) -> OutboundPosting | None:
     """The posting of `document` (None when this revision already has one); sent on commit."""
     key = idempotency_key(connector, document, revision, action)
@@ -116,11 +118,15 @@ def posting_create(
             "record_type": record_type,
             "external_id": external_id,
             "correlation_id": correlation_id,
+            # What this revision posts when it is less than the document (a top-up of a payment application).
+            "request": {} if amount is None else {"amount": str(amount)},
         },
     )
     if not created:
         return None
-    transaction.on_commit(lambda: enqueue(posting.pk))
+    # robust: a broker that cannot take the task must not fail the committed change;
+    # resume_stale_postings hands the posting over later.
+    transaction.on_commit(lambda: enqueue(posting.pk), robust=True)
     return posting
 
 
@@ -209,6 +215,7 @@ def _post_application(connector: Connector, payment: Payment, payload: dict) -> 
         record_type="customerPayment",
         external_id=external_id,
         correlation_id=application.invoice.correlation_id,
+        amount=payload.get("amount"),
     )
 
 
@@ -321,8 +328,13 @@ def build_body(posting: OutboundPosting, client) -> dict[str, Any]:
         customer_id = _customer_erp_id(client, connector, customer, erp)
         if posting.action == OutboundPosting.Action.CREATE:
             invoice_erp_id = _posted_erp_id(connector, document.invoice, f"Invoice {document.invoice.number}")
+            amount = posting.request.get("amount")
             body = mapping.payment_record(
-                document, erp, customer_id=customer_id, invoice_erp_id=invoice_erp_id
+                document,
+                erp,
+                customer_id=customer_id,
+                invoice_erp_id=invoice_erp_id,
+                amount=Decimal(amount) if amount else None,
             )
         else:
             _posted_erp_id(connector, document, f"The payment application {document}")
@@ -386,6 +398,7 @@ def attempt(posting: OutboundPosting, kind) -> str:
     body = posting.request.get("body") if pinned else _jsonable(build_body(posting, client))
     # Kept with whichever outcome is saved next (every _save writes it).
     posting.request = {
+        **posting.request,
         "body": sanitize(body),
         "pinned": pinned,
         "method": "POST",

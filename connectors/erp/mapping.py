@@ -172,9 +172,17 @@ def invoice_void_record(
 
 
 def payment_record(
-    application, settings: ErpSettings, *, customer_id: str, invoice_erp_id: str
+    application,
+    settings: ErpSettings,
+    *,
+    customer_id: str,
+    invoice_erp_id: str,
+    amount: Decimal | None = None,
 ) -> dict[str, Any]:
+    """A customer payment applied to the posted invoice: the application's amount,
+    or `amount` for a later top-up of the same application."""
     payment = application.payment
+    amount = application.amount if amount is None else amount
     return {
         "externalId": application_external_id(application),
         "customer": {"id": customer_id},
@@ -183,9 +191,9 @@ def payment_record(
         "account": {"id": settings.require("cash_account_id", "cash account id")},
         "currency": {"refName": payment.currency},
         "tranDate": application.applied_date,
-        "payment": application.amount,
+        "payment": amount,
         "memo": f"{payment.number} to {application.invoice.number}",
-        "apply": {"items": [{"doc": {"id": invoice_erp_id}, "apply": True, "amount": application.amount}]},
+        "apply": {"items": [{"doc": {"id": invoice_erp_id}, "apply": True, "amount": amount}]},
     }
 
 

@@ -283,3 +283,19 @@ def test_a_resubmission_that_meets_a_transient_fault_resolves_its_item_when_post
     assert OutboundPosting.objects.get().status == S.POSTED
     assert item.status == ExceptionItem.Status.RESOLVED
     assert len(fake_erp.erp.documents("invoice")) == 1
+
+
+def test_a_top_up_of_a_payment_application_posts_only_the_added_amount(erp_connector, fake_erp):
+    invoice = _issue()
+    payment = f.PaymentFactory(customer=invoice.customer, amount=Decimal("108.00"))
+    payment_apply(payment=payment, invoice=invoice, actor=SYSTEM, amount="50.00")
+    payment_apply(payment=payment, invoice=invoice, actor=SYSTEM, amount="58.00")
+    _drain()
+    payments = sorted(fake_erp.erp.documents("customerPayment"), key=lambda d: d["externalId"])
+    assert [d["payment"] for d in payments] == [108.0 - 58.0, 58.0]
+    assert len({d["externalId"] for d in payments}) == 2
+    assert list(
+        OutboundPosting.objects.filter(record_type="customerPayment")
+        .order_by("revision")
+        .values_list("revision")
+    ) == [(1,), (2,)]
