@@ -17,7 +17,8 @@ moved to closed lost cancels its contract. Open deals, and lost deals revops
 never held, are read and stored but make no contract.
 
 Webhooks (v3 signatures only) carry ids, not objects: each delivery's objects
-are read from the API when the delivery is processed.
+are read from the API when the delivery is processed, a deal with its company,
+line items and products, so a deal won for a new company needs no sync first.
 """
 
 from __future__ import annotations
@@ -284,18 +285,34 @@ class HubSpotKind(ConnectorKind):
         for line_item_id in wanted.pop("line_item"):
             for deal_id in self._deals_of_line_item(line_item_id):
                 wanted["contract"].setdefault(deal_id, False)
+        deals = self.with_line_items(self._read_all("contract", wanted["contract"]))
+        # A deal's company and products come along (read again if revops has them,
+        # which the raw store recognises): a deal won for a company created since the
+        # last sync then becomes a contract without waiting for the next sync.
+        for deal in deals:
+            for entry in mapping.dig(deal, "associations.companies.results") or []:
+                if isinstance(entry, dict) and entry.get("id"):
+                    wanted["customer"].setdefault(str(entry["id"]), False)
+            for item in deal.get("line_items") or []:
+                product_id = mapping.dig(item, "properties.hs_product_id")
+                if product_id:
+                    wanted["product"].setdefault(str(product_id), False)
         records: list[RawRecord] = []
-        for stream in ("customer", "product", "contract"):
-            object_type, properties, associations, source_type = STREAMS[stream]
-            objects = []
-            for object_id, archived in wanted[stream].items():
-                obj = self._read(object_type, object_id, properties, associations, archived=archived)
-                if obj is not None:
-                    objects.append(obj)
-            if stream == "contract":
-                objects = self.with_line_items(objects)
-            records += [self.raw_record(stream, source_type, obj) for obj in objects]
-        return records
+        for stream in ("customer", "product"):
+            source_type = STREAMS[stream][3]
+            records += [
+                self.raw_record(stream, source_type, obj) for obj in self._read_all(stream, wanted[stream])
+            ]
+        return records + [self.raw_record("contract", "deal", deal) for deal in deals]
+
+    def _read_all(self, stream: str, wanted: dict[str, bool]) -> list[dict]:
+        object_type, properties, associations, _ = STREAMS[stream]
+        found = []
+        for object_id, archived in wanted.items():
+            obj = self._read(object_type, object_id, properties, associations, archived=archived)
+            if obj is not None:
+                found.append(obj)
+        return found
 
     def _read(self, object_type, object_id, properties, associations, *, archived: bool) -> dict | None:
         try:

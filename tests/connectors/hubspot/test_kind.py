@@ -48,8 +48,12 @@ def test_a_line_item_event_reads_its_deal_again(connector, fake_api, catalog, fa
                 ]
             }
         )
-        assert [(r.object_type, r.external_id) for r in raws] == [("contract", deal["id"])]
-        assert raws[0].payload["line_items"][0]["properties"]["quantity"] == "12"
+        assert [(r.object_type, r.external_id) for r in raws] == [
+            ("customer", catalog["acme"]),
+            ("product", catalog["seat"]),
+            ("contract", deal["id"]),
+        ]
+        assert raws[-1].payload["line_items"][0]["properties"]["quantity"] == "12"
         engine.process_records(raws, run=None, kind=kind)
     finally:
         kind.close()
