@@ -543,6 +543,10 @@ def resubmit_posting(item, correction: dict[str, Any] | None, actor: Actor):
             raise ResubmitFailed(f"The correction does not fit the request: {exc}") from None
     else:
         request["pinned"] = False
+    if not (getattr(item, "_change_reason", "") or "").startswith("Resubmitted"):
+        # Checking a correction (a rolled-back dry run): NetSuite has no validate-only
+        # call, and a check must not post, so it stops at the correction fitting the request.
+        return None
     _save(posting, status=S.PENDING, request=request, next_attempt_at=None)
     claimed, _ = _claim(posting.pk)
     if claimed is None:

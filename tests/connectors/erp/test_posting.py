@@ -299,3 +299,18 @@ def test_a_top_up_of_a_payment_application_posts_only_the_added_amount(erp_conne
         .order_by("revision")
         .values_list("revision")
     ) == [(1,), (2,)]
+
+
+def test_checking_a_correction_posts_nothing(erp_connector, fake_erp, analyst):
+    from exceptions_queue.services import exception_check_correction
+
+    fake_erp.erp.control({"fault": "reject", "code": "USER_ERROR", "message": "Period closed", "count": 1})
+    _issue()
+    p.posting_send(OutboundPosting.objects.get().pk)
+    item = ExceptionItem.objects.get(pk=OutboundPosting.objects.get().exception_item_id)
+    errors = exception_check_correction(
+        item=item, correction={"tranDate": "2026-04-01"}, actor=Actor.for_user(analyst)
+    )
+    assert errors == []
+    assert fake_erp.erp.documents("invoice") == []
+    assert OutboundPosting.objects.get().status == S.REJECTED
