@@ -26,13 +26,15 @@ def test_it_imports_the_problem_files_and_routes_each_item():
     _call("demo_exceptions")
     first = json.loads(_call("demo_problems").strip().splitlines()[-1])
     assert first["invoices"] == {"read": 12, "created": 6, "unchanged": 0, "business_errors": 6}
-    assert first["usage"]["business_errors"] == 2
+    # Usage for October, which the demo's invoices have closed (late), and for contracts that cannot take it.
+    assert first["usage"]["business_errors"] == 4
     by_code = {}
     for item in ExceptionItem.objects.select_related("team"):
         by_code.setdefault(item.code, []).append(item)
     assert sorted((code, len(items)) for code, items in by_code.items()) == [
         ("AMOUNT_MISMATCH", 1),
         ("INVALID_CONTRACT_STATE", 2),
+        ("LATE_USAGE", 2),
         ("TAX_MISMATCH", 3),
         ("UNKNOWN_CUSTOMER", 2),
     ]

@@ -4,7 +4,8 @@ Imports two small CSV files through a file-import connector "billing-csv" on the
 demo's US01 entity, exactly as an upload in the browser would: invoices (most
 fine; some with tax that differs from the Irvine rate table, customers revops
 does not know, or lines that do not add up to the stated total) and usage
-(events for contracts that do not exist or are not active). Every problem row
+(events for a month the demo's invoices have already billed, which arrive late,
+and for contracts that do not exist or have no such line). Every problem row
 becomes an exception item through the real pipeline, routed by the demo's
 routing rules. The rows are built from the demo data, so they are the same on
 every load; running it again finds the files imported and changes nothing.
