@@ -113,7 +113,10 @@ def make_handler(kind_key: str):
             record = engine._map(kind, raw)
             from connectors import writers
 
-            writers.write(record, ctx)
+            # A record the correction turned into one revops does not import (an
+            # open deal, say) has nothing left to write: the problem is gone.
+            if record is not None:
+                writers.write(record, ctx)
         except BusinessError as exc:
             raise ResubmitFailed(exc.message, exc.error_rows()) from None
         finally:

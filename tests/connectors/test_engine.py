@@ -284,3 +284,23 @@ def test_replaying_a_run_changes_nothing(connector, memory_source):
     assert done.status == "succeeded"
     assert (done.read, done.unchanged, done.created) == (3, 3, 0)
     assert Customer.objects.count() == 3
+
+
+def test_a_correction_that_makes_the_record_one_revops_does_not_import_resolves_the_item(
+    connector, memory_source, analyst, monkeypatch
+):
+    memory_source.source["invoice"] = [
+        {"id": "in_8", "number": "INV-8", "customer": "cus_404", "currency": "USD", "total": "10.00"}
+    ]
+    _run(connector)
+    item = ExceptionItem.objects.get()
+    original = MemoryKind.map
+
+    def map_or_skip(self, raw):
+        return None if raw.payload.get("status") == "draft_only" else original(self, raw)
+
+    monkeypatch.setattr(MemoryKind, "map", map_or_skip)
+    done = exception_resubmit(
+        item=item, correction={"status": "draft_only"}, actor=Actor.for_user(analyst), reason="Not billable"
+    )
+    assert done.status == "resolved" and not Invoice.objects.exists()
