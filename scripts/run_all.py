@@ -59,6 +59,15 @@ def _commands(port: str, stripe_port: str | None) -> dict[str, list[str]]:
         "web": [*manage, "runserver", f"127.0.0.1:{port}"],
         "worker": [*manage, "qcluster"],
     }
+    # The demo's fake NetSuite (connectors/erp/fake_server.py), which the
+    # connector netsuite-local posts issued invoices and payments to.
+    commands["fake-erp"] = [
+        sys.executable,
+        "-m",
+        "connectors.erp.fake_server",
+        "--port",
+        _port("FAKE_ERP_PORT", "8440"),
+    ]
     if stripe_port is not None:
         commands["localstripe"] = [
             sys.executable,
