@@ -138,6 +138,7 @@ PHASES = [
     ("canonical", "canonical rows + lines (COPY)"),
     ("history", "history rows (COPY)"),
     ("events", "business events (COPY)"),
+    ("listeners", "event listeners (e.g. ERP postings)"),
     ("refs", "external ids (COPY)"),
     ("raw store", "raw store + source versions (COPY)"),
     ("analyze", "ANALYZE of looked-up tables as they grow"),

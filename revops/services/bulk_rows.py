@@ -353,7 +353,8 @@ def events_insert(
         ]
     rows_insert(BusinessEvent, rows, ids=ids)
     history_insert(BusinessEvent, rows, history_type="+", actor=actor, reason=type, when=when)
-    _notify(rows, [subject for subject, _, _ in subjects])
+    with timed("listeners"):
+        _notify(rows, [subject for subject, _, _ in subjects])
 
 
 def _notify(rows: list[dict[str, Any]], subjects: Sequence[models.Model]) -> None:
