@@ -138,9 +138,29 @@ def on_business_event(event, subject) -> None:
     """The listener registered with revops: turn document changes into postings."""
     if event.type not in EVENT_TYPES:
         return
-    connectors = _connectors_for(subject.legal_entity_id)
-    if not connectors:
+    _post_for(event, subject, _connectors_for(subject.legal_entity_id))
+
+
+def on_business_events(pairs) -> None:
+    """The same for many events written at once (the bulk path): the ERP
+    connectors are looked up once for all of them, not once per invoice."""
+    relevant = [(event, subject) for event, subject in pairs if event.type in EVENT_TYPES]
+    if not relevant:
         return
+    by_entity: dict[int, list[Connector]] = {}
+    entity_ids = {subject.legal_entity_id for _, subject in relevant}
+    for connector in Connector.objects.filter(
+        kind__in=ERP_KINDS, enabled=True, direction__in=PUSH, legal_entity_id__in=entity_ids
+    ):
+        by_entity.setdefault(connector.legal_entity_id, []).append(connector)
+    for event, subject in relevant:
+        _post_for(event, subject, by_entity.get(subject.legal_entity_id, []))
+
+
+on_business_event.batch = on_business_events
+
+
+def _post_for(event, subject, connectors: list[Connector]) -> None:
     for connector in connectors:
         if event.type == "invoice.issued":
             posting_create(

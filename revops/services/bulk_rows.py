@@ -363,7 +363,9 @@ def _notify(rows: list[dict[str, Any]], subjects: Sequence[models.Model]) -> Non
     invoice), once the events are written."""
     if not event_listeners.listening():
         return
+    pairs = []
     for row, subject in zip(rows, subjects, strict=True):
         event = BusinessEvent(**{**row, "payload": json.loads(row["payload"])})
         event._state.adding = False
-        event_listeners.notify(event, subject)
+        pairs.append((event, subject))
+    event_listeners.notify_many(pairs)

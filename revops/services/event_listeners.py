@@ -7,6 +7,10 @@ callback with the event and its subject, inside the transaction of the change.
 A listener may write rows in that transaction (an outbox: they commit or roll
 back with the change) and must defer side effects with `transaction.on_commit`.
 A listener that raises aborts the change, so listeners stay small.
+
+Bulk writes hand listeners all their events at once (`notify_many`): a
+listener with a `batch` attribute gets the list of (event, subject) pairs in
+one call (so it can look up what it needs once), others get them one by one.
 """
 
 from __future__ import annotations
@@ -38,3 +42,15 @@ def listening() -> bool:
 def notify(event, subject) -> None:
     for listener in list(_listeners):
         listener(event, subject)
+
+
+def notify_many(pairs: list[tuple[Any, Any]]) -> None:
+    """Call every listener with many (event, subject) pairs: in one call when
+    it offers `batch`, else pair by pair."""
+    for listener in list(_listeners):
+        batch = getattr(listener, "batch", None)
+        if batch is not None:
+            batch(pairs)
+        else:
+            for event, subject in pairs:
+                listener(event, subject)

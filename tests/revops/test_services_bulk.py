@@ -645,3 +645,24 @@ def test_listeners_hear_each_event_as_they_do_one_by_one(parties_for_invoices):
     one_by_one, in_bulk = calls
     assert len(in_bulk) == 3 and [c[:3] for c in in_bulk] == [c[:3] for c in one_by_one]
     assert all(correlation is not None for *_, correlation in in_bulk)
+
+
+def test_a_listener_with_a_batch_hears_a_bulk_write_in_one_call(parties_for_invoices):
+    batches, single = [], []
+
+    def listener(event, subject):
+        single.append(event.type)
+
+    listener.batch = lambda pairs: batches.append([(event.type, subject.number) for event, subject in pairs])
+    specs = _invoice_specs(*parties_for_invoices)
+    event_listeners.register_event_listener(listener)
+    try:
+        with transaction.atomic():
+            bulk.invoices_create_many(specs=specs, actor=SYSTEM, reason=REASON, system="crm")
+            transaction.set_rollback(True)
+    finally:
+        event_listeners.unregister_event_listener(listener)
+    assert single == [] and len(batches) >= 1
+    heard = [pair for batch in batches for pair in batch]
+    issued = sorted(number for kind, number in heard if kind == "invoice.issued")
+    assert issued == sorted(s.number for s in specs if s.issue)

@@ -1,6 +1,6 @@
 """A small fake AvaTax REST v2 server on 127.0.0.1, serving the documented shapes.
 
-Built from Avalara's own fixture (../shared/fixtures/avalara): CreateTransaction
+Built from Avalara's own fixture (tests/fixtures/vendor/avalara): CreateTransaction
 answers with the fixture transaction, one line per requested line, each carrying
 the fixture's four California jurisdictions (6 + 0.25 + 1 + 0.5 = 7.75 %), the
 tax of each computed per jurisdiction and rounded half up as AvaTax does.
@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "avalara"  # read in place, as CI lays it out
+FIXTURES = ROOT / "tests" / "fixtures" / "vendor" / "avalara"
 ACCOUNT_ID = "2000134479"
 LICENSE_KEY = "AVALARA-LICENSE-KEY-0123456789ABCDEF"
 CENT = Decimal("0.01")

@@ -12,7 +12,7 @@ import pytest
 from connectors.erp.errors import BUSINESS, TRANSIENT, classify_code, classify_response
 from connectors.errors import BusinessError, ConfigurationError, TransientError
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "netsuite-soap"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vendor" / "netsuite-soap"
 
 
 def _response(status: int, body: dict, headers: dict | None = None) -> httpx.Response:

@@ -19,7 +19,7 @@ from connectors.hubspot.signature import (
 
 ROOT = Path(__file__).resolve().parents[3]
 VECTORS = json.loads(
-    (ROOT.parent / "shared" / "fixtures" / "hubspot" / "webhook_signature_vectors.json").read_text()
+    (ROOT / "tests" / "fixtures" / "vendor" / "hubspot" / "webhook_signature_vectors.json").read_text()
 )
 COMMON = VECTORS["common"]
 SECRET = COMMON["client_secret"]

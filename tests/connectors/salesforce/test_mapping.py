@@ -16,7 +16,7 @@ from django.template import Context, Template
 from connectors.records import MappingError
 from connectors.salesforce.mapping import map_account, map_contact, map_opportunity, map_tree
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "salesforce"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vendor" / "salesforce"
 
 
 def records(name: str) -> list[dict]:
