@@ -295,4 +295,3 @@ def usage_record(**kwargs) -> tuple[UsageRecord, bool]:
     from revops.services.usage import usage_record as record
 
     return record(**kwargs)
-
