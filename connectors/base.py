@@ -102,6 +102,42 @@ class ConnectorKind:
         return 200, {}
 
 
+class HttpKind(ConnectorKind):
+    """A kind that talks to its system through one vendor client over the
+    project's SSRF-safe httpx client (connectors.http), built on first use
+    with the connector's base URL and decrypted credentials, closed by `close`.
+    Subclasses say how to build their client in `make_client`."""
+
+    def __init__(self, connector: Connector):
+        super().__init__(connector)
+        self._client: Any = None
+        self._http: Any = None
+
+    def credentials(self) -> dict[str, Any]:
+        stored = self.connector.credentials
+        return (stored.reveal() if stored is not None else {}) or {}
+
+    def make_client(self, base_url: str, credentials: dict[str, Any], http_client: Any) -> Any:
+        raise NotImplementedError
+
+    def client(self) -> Any:
+        if self._client is None:
+            from connectors.http import build_http_client
+
+            base_url = self.connector.base_url or self.default_base_url
+            self._http = build_http_client(base_url)
+            self._client = self.make_client(base_url, self.credentials(), self._http)
+        return self._client
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+        self._http = self._client = None
+
+    def test_connection(self) -> str:
+        return self.client().test_connection()
+
+
 class WebhookRejected(Exception):
     """A delivery that is not what it claims: bad or missing signature, stale
     timestamp, unreadable body. `reason` is logged and answered with 400."""

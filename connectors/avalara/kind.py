@@ -12,14 +12,13 @@ from typing import Any
 
 from connectors.avalara.client import AvaTaxClient
 from connectors.avalara.mapping import address_of, expected_lines, transaction_model
-from connectors.base import ConnectorKind, Page, RawRecord, register_kind
-from connectors.http import build_http_client
+from connectors.base import HttpKind, Page, RawRecord, register_kind
 from connectors.records import InvoiceRecord
 from connectors.tax_check import ExpectedLine
 
 
 @register_kind
-class AvalaraKind(ConnectorKind):
+class AvalaraKind(HttpKind):
     key = "avalara"
     label = "Avalara AvaTax (tax engine)"
     streams = ()
@@ -30,34 +29,13 @@ class AvalaraKind(ConnectorKind):
     }
     default_base_url = "https://rest.avatax.com"
 
-    def __init__(self, connector):
-        super().__init__(connector)
-        self._client: AvaTaxClient | None = None
-        self._http = None
-
-    def _credentials(self) -> dict[str, str]:
-        return (self.connector.credentials.reveal() if self.connector.credentials is not None else {}) or {}
-
-    def client(self) -> AvaTaxClient:
-        if self._client is None:
-            base_url = self.connector.base_url or self.default_base_url
-            credentials = self._credentials()
-            self._http = build_http_client(base_url)
-            self._client = AvaTaxClient(
-                base_url,
-                str(credentials.get("account_id", "")),
-                str(credentials.get("license_key", "")),
-                http_client=self._http,
-            )
-        return self._client
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-        self._http = self._client = None
-
-    def test_connection(self) -> str:
-        return self.client().test_connection()
+    def make_client(self, base_url: str, credentials: dict[str, Any], http_client) -> AvaTaxClient:
+        return AvaTaxClient(
+            base_url,
+            str(credentials.get("account_id", "")),
+            str(credentials.get("license_key", "")),
+            http_client=http_client,
+        )
 
     def fetch(self, stream: str, cursor: dict[str, Any] | None, *, full: bool) -> Page:
         return Page([], None, done=True)  # a tax engine has nothing to sync
@@ -83,7 +61,7 @@ class AvalaraKind(ConnectorKind):
             rec,
             customer_code=customer.number,
             address=address,
-            company_code=str(self._credentials().get("company_code", "") or ""),
+            company_code=str(self.credentials().get("company_code", "") or ""),
             exemption_no=customer.exemption_certificate if customer.tax_exempt else "",
         )
         return expected_lines(self.client().create_transaction(model), rec.currency)

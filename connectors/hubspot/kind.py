@@ -33,9 +33,8 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from connectors.base import ConnectorKind, Page, RawRecord, WebhookRejected, register_kind
+from connectors.base import HttpKind, Page, RawRecord, WebhookRejected, register_kind
 from connectors.errors import BusinessError
-from connectors.http import build_http_client
 from connectors.hubspot import mapping
 from connectors.hubspot.client import MAX_LIMIT, HubSpotClient
 from connectors.hubspot.signature import SignatureError, verify_v3
@@ -52,7 +51,7 @@ EVENT_OBJECTS = {"company": "customer", "product": "product", "deal": "contract"
 
 
 @register_kind
-class HubSpotKind(ConnectorKind):
+class HubSpotKind(HttpKind):
     key = "hubspot"
     label = "HubSpot"
     streams = tuple(STREAMS)
@@ -72,32 +71,8 @@ class HubSpotKind(ConnectorKind):
         "product": {"name": "properties.name", "sku": "properties.hs_sku"},
     }
 
-    def __init__(self, connector):
-        super().__init__(connector)
-        self._client: HubSpotClient | None = None
-        self._http = None
-
-    # -- plumbing ----------------------------------------------------------------------------
-
-    def client(self) -> HubSpotClient:
-        if self._client is None:
-            base_url = self.connector.base_url or self.default_base_url
-            credentials = (
-                self.connector.credentials.reveal() if self.connector.credentials is not None else {}
-            )
-            self._http = build_http_client(base_url)
-            self._client = HubSpotClient(
-                base_url, (credentials or {}).get("access_token", ""), http_client=self._http
-            )
-        return self._client
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-        self._http = self._client = None
-
-    def test_connection(self) -> str:
-        return self.client().test_connection()
+    def make_client(self, base_url: str, credentials: dict[str, Any], http_client) -> HubSpotClient:
+        return HubSpotClient(base_url, credentials.get("access_token", ""), http_client=http_client)
 
     # -- reading -------------------------------------------------------------------------------
 

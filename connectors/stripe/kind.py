@@ -19,9 +19,8 @@ from typing import Any
 
 from django.conf import settings
 
-from connectors.base import ConnectorKind, Page, RawRecord, WebhookRejected, register_kind
+from connectors.base import HttpKind, Page, RawRecord, WebhookRejected, register_kind
 from connectors.errors import BusinessError
-from connectors.http import build_http_client
 from connectors.stripe.client import StripeClient
 from connectors.stripe.mapping import IGNORED_EVENT_TYPES, MAPPERS, OBJECT_TYPES, _event_version, map_event
 from connectors.stripe.signature import SignatureError, verify_stripe_signature
@@ -45,7 +44,7 @@ EVENT_OVERLAP_SECONDS = 1
 
 
 @register_kind
-class StripeKind(ConnectorKind):
+class StripeKind(HttpKind):
     key = "stripe"
     label = "Stripe"
     streams = (*LISTS, EVENTS)
@@ -70,32 +69,8 @@ class StripeKind(ConnectorKind):
         "price": {"product_external_id": "product", "currency": "currency"},
     }
 
-    def __init__(self, connector):
-        super().__init__(connector)
-        self._client: StripeClient | None = None
-        self._http = None
-
-    # -- plumbing ----------------------------------------------------------------------------
-
-    def client(self) -> StripeClient:
-        if self._client is None:
-            base_url = self.connector.base_url or self.default_base_url
-            credentials = (
-                self.connector.credentials.reveal() if self.connector.credentials is not None else {}
-            )
-            self._http = build_http_client(base_url)
-            self._client = StripeClient(
-                base_url, (credentials or {}).get("api_key", ""), http_client=self._http
-            )
-        return self._client
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-        self._http = self._client = None
-
-    def test_connection(self) -> str:
-        return self.client().test_connection()
+    def make_client(self, base_url: str, credentials: dict[str, Any], http_client) -> StripeClient:
+        return StripeClient(base_url, credentials.get("api_key", ""), http_client=http_client)
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -108,7 +108,7 @@ def _refusal(payload: dict) -> MappingError:
             "has no currency",
         ),
         (
-            lambda d: d["properties"].update(deal_currency_code="XXX"),
+            lambda d: d["properties"].update(deal_currency_code="ZZZ"),
             "properties.deal_currency_code",
             "currency",
         ),
