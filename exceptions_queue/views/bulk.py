@@ -10,7 +10,7 @@ starts the action, which refuses to start if the count moved meanwhile.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -63,7 +63,7 @@ def bulk_confirm(request):
     if action not in VERBS:
         return HttpResponseBadRequest("Choose a bulk action: assign, resubmit or dismiss.")
     if not request.user.has_perm("exceptions_queue.change_exceptionitem"):
-        return HttpResponseBadRequest("You may not change exception items.")
+        raise PermissionDenied("You may not change exception items.")
     try:
         items, description, back_query = _selection(params, request.user)
     except BadSelection as exc:
