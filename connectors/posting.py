@@ -3,9 +3,9 @@
 The seam: revops records a business event for every change of a document
 (`revops.services.events.event_record`) and calls the listeners registered in
 `revops.services.event_listeners`. This app registers `on_business_event` there
-in `ConnectorsConfig.ready`. For an invoice issued or voided and a payment
-applied or unapplied, it creates one `OutboundPosting` per enabled push
-connector of the document's legal entity, in the same transaction as the change
+in `ConnectorsConfig.ready`. For an invoice issued or voided, a payment
+applied or unapplied and a credit note issued (`connectors.erp.credit_memos`),
+it creates one `OutboundPosting` per enabled push connector of the document's legal entity, in the same transaction as the change
 (an outbox: the posting exists if and only if the change committed), and hands
 it to the worker with `transaction.on_commit`. No Django signals, and revops
 does not know this app exists.
@@ -45,7 +45,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from connectors.erp import mapping
+from connectors.erp import credit_memos, mapping
 from connectors.erp.client import UncertainOutcome, json_default
 from connectors.errors import (
     BusinessError,
@@ -55,11 +55,13 @@ from connectors.errors import (
     backoff_delay,
     sanitize,
 )
+from connectors.flow import record_handoff
 from connectors.models import Connector, ErpMapping, OutboundPosting
 from connectors.resubmit import apply_correction
 from exceptions_queue.registry import RESUBMIT_PENDING, ResubmitFailed
 from revops.actors import Actor
-from revops.models import ExternalRef, Invoice, Payment, PaymentApplication
+from revops.correlation import correlation_scope
+from revops.models import CreditNote, ExternalRef, Invoice, Payment, PaymentApplication
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +71,13 @@ ERP_KINDS = ("netsuite",)
 PUSH = (Connector.Direction.PUSH, Connector.Direction.BOTH)
 S = OutboundPosting.Status
 CLAIMABLE = (S.PENDING, S.UNCERTAIN)
-EVENT_TYPES = ("invoice.issued", "invoice.voided", "payment.applied", "payment.unapplied")
+EVENT_TYPES = (
+    "invoice.issued",
+    "invoice.voided",
+    "payment.applied",
+    "payment.unapplied",
+    credit_memos.EVENT_TYPE,
+)
 
 
 class _Waiting(TransientError):
@@ -178,6 +186,8 @@ def _post_for(event, subject, connectors: list[Connector]) -> None:
             _post_application(connector, subject, event.payload)
         elif event.type == "payment.unapplied":
             _reverse_application(connector, subject, event.payload)
+        elif event.type == credit_memos.EVENT_TYPE:
+            credit_memos.post_credit_note(connector, subject)
 
 
 def _document_postings(connector: Connector, document, action: str):
@@ -332,9 +342,13 @@ def build_body(posting: OutboundPosting, client) -> dict[str, Any]:
     related = (
         ("customer", "legal_entity")
         if model is Invoice
+        else ("invoice", "customer", "legal_entity")
+        if model is CreditNote
         else ("payment", "invoice__customer", "invoice__legal_entity")
     )
     document = model.objects.select_related(*related).get(pk=posting.object_id)
+    if isinstance(document, CreditNote):
+        return credit_memos.build_credit_memo(posting, client, document)
     if isinstance(document, Invoice):
         customer_id = _customer_erp_id(client, connector, document.customer, erp)
         if posting.action == OutboundPosting.Action.CREATE:
@@ -391,15 +405,17 @@ def _save(posting: OutboundPosting, **values) -> None:
 
 
 def _mark_posted(posting: OutboundPosting, erp_id: str, response: dict[str, Any]) -> None:
-    _save(
-        posting,
-        status=S.POSTED,
-        erp_id=str(erp_id),
-        response=sanitize(response),
-        posted_at=timezone.now(),
-        next_attempt_at=None,
-        last_error="",
-    )
+    with transaction.atomic():
+        _save(
+            posting,
+            status=S.POSTED,
+            erp_id=str(erp_id),
+            response=sanitize(response),
+            posted_at=timezone.now(),
+            next_attempt_at=None,
+            last_error="",
+        )
+        record_handoff(posting, actor=_system_actor(posting.connector))
 
 
 def attempt(posting: OutboundPosting, kind) -> str:
@@ -479,11 +495,17 @@ def _open_item(posting: OutboundPosting, *, code: str, exc: ConnectorError, rows
 
 def posting_send(posting_id: int) -> str:
     """The task: claim the posting and make one attempt; record the outcome."""
-    from connectors.base import get_kind
-
     posting, previous = _claim(posting_id)
     if posting is None:
         return f"not claimed ({previous or 'gone'})"
+    # What this attempt logs, and its requests to the ERP, carry the flow's correlation id.
+    with correlation_scope(posting.correlation_id):
+        return _send(posting)
+
+
+def _send(posting: OutboundPosting) -> str:
+    from connectors.base import get_kind
+
     kind = get_kind(posting.connector.kind)(posting.connector)
     try:
         status = attempt(posting, kind)
@@ -573,7 +595,8 @@ def resubmit_posting(item, correction: dict[str, Any] | None, actor: Actor):
         raise ResubmitFailed("Another worker is posting this document; try again in a moment.")
     kind = get_kind(claimed.connector.kind)(claimed.connector)
     try:
-        attempt(claimed, kind)
+        with correlation_scope(claimed.correlation_id):
+            attempt(claimed, kind)
     except TransientError as exc:
         status = S.UNCERTAIN if isinstance(exc, UncertainOutcome) else S.PENDING
         _save(claimed, status=status, last_error=exc.message)
