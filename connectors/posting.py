@@ -5,9 +5,10 @@ The seam: revops records a business event for every change of a document
 `revops.services.event_listeners`. This app registers `on_business_event` there
 in `ConnectorsConfig.ready`. For an invoice issued or voided, a payment
 applied or unapplied and a credit note issued (`connectors.erp.credit_memos`),
-it creates one `OutboundPosting` per enabled push connector of the document's legal entity, in the same transaction as the change
-(an outbox: the posting exists if and only if the change committed), and hands
-it to the worker with `transaction.on_commit`. No Django signals, and revops
+it creates one `OutboundPosting` per enabled push connector of the document's
+legal entity, in the same transaction as the change (an outbox: the posting
+exists if and only if the change committed), and hands it to the worker with
+`transaction.on_commit`. No Django signals, and revops
 does not know this app exists.
 
 Exactly once: each posting has an idempotency key derived from (document,
