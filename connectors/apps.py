@@ -31,6 +31,10 @@ class ConnectorsConfig(AppConfig):
 
         register_event_listener(posting.on_business_event)
         register_resubmit_handler(posting.STEP_KEY, posting.resubmit_posting)
+        from connectors.avalara import commits
+
+        register_event_listener(commits.on_business_event)
+        register_resubmit_handler(commits.STEP_KEY, commits.resubmit_step)
         from revops.web.nav import register_nav_item
 
         register_nav_item("Connectors", "connectors:list", permission="connectors.view_connector")

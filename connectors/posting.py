@@ -112,8 +112,10 @@ def posting_create(
     external_id: str,
     correlation_id,
     amount=None,
+    enqueue_with=None,
 ) -> OutboundPosting | None:
-    """The posting of `document` (None when this revision already has one); sent on commit."""
+    """The posting of `document` (None when this revision already has one); sent on commit
+    by `enqueue_with` (the ERP sender unless another kind of target sends its own)."""
     key = idempotency_key(connector, document, revision, action)
     posting, created = OutboundPosting.objects.get_or_create(
         idempotency_key=key,
@@ -135,7 +137,8 @@ def posting_create(
         return None
     # robust: a broker that cannot take the task must not fail the committed change;
     # resume_stale_postings hands the posting over later.
-    transaction.on_commit(lambda: enqueue(posting.pk), robust=True)
+    send = enqueue_with or enqueue
+    transaction.on_commit(lambda: send(posting.pk), robust=True)
     return posting
 
 
@@ -612,10 +615,13 @@ def resubmit_posting(item, correction: dict[str, Any] | None, actor: Actor):
 
 
 def resume_stale_postings() -> int:
-    """Hand postings whose worker died (or whose task was lost) back to the queue."""
+    """Hand postings whose worker died (or whose task was lost) back to the queue,
+    the tax engine's steps to their own sender."""
+    from connectors.avalara.commits import resume_stale_steps
+
     stale = timezone.now() - dt.timedelta(seconds=settings.Q_TIMEOUT)
-    count = 0
-    due = OutboundPosting.objects.filter(
+    count = resume_stale_steps()
+    due = OutboundPosting.objects.filter(connector__kind__in=ERP_KINDS).filter(
         Q(status=S.POSTING, claimed_at__lt=stale)
         | Q(status__in=CLAIMABLE, next_attempt_at__lt=stale)
         | Q(status=S.PENDING, attempts=0, created_at__lt=stale)

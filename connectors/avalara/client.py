@@ -1,4 +1,5 @@
-"""AvaTax REST v2 over httpx: ping and CreateTransaction.
+"""AvaTax REST v2 over httpx: ping, CreateTransaction, and for committed
+documents GetTransactionByCode, AdjustTransaction and VoidTransaction.
 
 The caller passes a ready `httpx.Client` (in the app, the SSRF-safe one from
 `connectors.http`); this class adds the base URL and HTTP Basic credentials
@@ -18,13 +19,15 @@ import base64
 import json
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
-from connectors.errors import ConfigurationError, classify_http
+from connectors.errors import BusinessError, ConfigurationError, classify_http
 
 PING_PATH = "/api/v2/utilities/ping"
 CREATE_TRANSACTION_PATH = "/api/v2/transactions/create"
+DOCUMENT_PATH = "/api/v2/companies/{company}/transactions/{code}"
 CLIENT_HEADER = "revops; 1.0; python-httpx; REST v2; revops"
 
 
@@ -67,6 +70,33 @@ class AvaTaxClient:
             )
         return answer
 
+    def get_transaction(self, company_code: str, code: str) -> dict[str, Any] | None:
+        """The transaction AvaTax keeps under `code`, or None when it has none."""
+        try:
+            return self._send("GET", _document_path(company_code, code))
+        except BusinessError as exc:
+            if exc.details.get("status") == 404:
+                return None
+            raise
+
+    def adjust_transaction(
+        self, company_code: str, code: str, *, reason: str, description: str, model: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Replace the committed transaction `code` by `model` (AvaTax raises its version)."""
+        body = {
+            "adjustmentReason": reason,
+            "adjustmentDescription": description[:255],
+            "newTransaction": model,
+        }
+        return self._send("POST", _document_path(company_code, code) + "/adjust", json_body=body)
+
+    def void_transaction(
+        self, company_code: str, code: str, *, reason_code: str = "DocVoided"
+    ) -> dict[str, Any]:
+        return self._send(
+            "POST", _document_path(company_code, code) + "/void", json_body={"code": reason_code}
+        )
+
     def _send(self, method: str, path: str, *, json_body: dict | None = None) -> dict[str, Any]:
         url = self._base_url + path
         headers = {
@@ -93,6 +123,10 @@ class AvaTaxClient:
                 f"{method} {url} did not answer with JSON; check that the base URL is AvaTax's REST v2 API"
             )
         return body
+
+
+def _document_path(company_code: str, code: str) -> str:
+    return DOCUMENT_PATH.format(company=quote(company_code, safe=""), code=quote(code, safe=""))
 
 
 def _json_default(value: Any) -> Any:

@@ -1,0 +1,335 @@
+"""Reporting invoices' tax to AvaTax: commit when issued, adjust when credited, void when voided.
+
+The tax check (`connectors.tax_check`) only asks AvaTax what an incoming invoice
+should carry. Once an invoice is issued in a legal entity with an enabled
+Avalara connector, the tax is also *reported*: the invoice is committed to the
+tax engine as a SalesInvoice (`connectors.avalara.documents`). A credit note
+issued against it adjusts that document to the invoice net of its credits, and
+voiding the invoice voids it. Each step is an `OutboundPosting` of the invoice
+to the Avalara connector, created by the business event's listener in the same
+transaction as the change (an outbox) and sent by the worker on commit:
+revision 1 (record type SalesInvoice) commits, revisions 2, 3, ... (AdjustTransaction)
+adjust, and the reverse action (VoidTransaction) voids.
+
+Exactly once, as for the ERP: the task claims its posting with a conditional
+update; before any repeat attempt it reads the document by its code
+(GetTransactionByCode) and records the step as done when AvaTax already shows it
+(committed; adjusted to at least this revision's version; cancelled). An adjust
+or void waits, with backoff, for the commit to be done. Timeouts, 429 and 5xx
+are retried with backoff and end as a DEAD_LETTER item; AvaTax refusing a
+document (a 4xx with its error, or a customer without a usable address) opens a
+VALIDATION_FAILED item (step "avatax.transaction") whose resubmission sends the
+step again, built afresh from the invoice. A void before the commit ever reached
+AvaTax cancels the commit and its adjustments instead: there is nothing to void.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_q.models import Schedule
+
+from connectors import posting as p
+from connectors.avalara import documents
+from connectors.errors import BusinessError, ConfigurationError, ConnectorError, TransientError, sanitize
+from connectors.models import Connector, OutboundPosting
+from exceptions_queue.registry import ResubmitFailed
+from revops.actors import Actor
+from revops.models import CreditNote, Invoice
+
+SEND_TASK = "connectors.avalara.commits.commit_send"
+STEP_KEY = "avatax.transaction"
+KIND = "avalara"
+COMMIT, ADJUST, VOID = "SalesInvoice", "AdjustTransaction", "VoidTransaction"
+EVENT_TYPES = ("invoice.issued", "credit_note.issued", "invoice.voided")
+S = OutboundPosting.Status
+A = OutboundPosting.Action
+
+
+class _Waiting(TransientError):
+    """The commit this step changes is not in AvaTax yet."""
+
+
+# -- creating the steps (inside the business transaction) ---------------------------------------------
+
+
+def on_business_event(event, subject) -> None:
+    if event.type not in EVENT_TYPES:
+        return
+    invoice = subject.invoice if isinstance(subject, CreditNote) else subject
+    for connector in Connector.objects.filter(
+        kind=KIND, enabled=True, legal_entity_id=invoice.legal_entity_id
+    ):
+        if event.type == "invoice.issued":
+            _step(connector, invoice, A.CREATE, 1, COMMIT)
+        elif event.type == "credit_note.issued":
+            _adjust(connector, invoice)
+        else:
+            _void(connector, invoice)
+
+
+def _steps(connector: Connector, invoice: Invoice):
+    return OutboundPosting.objects.filter(
+        connector=connector, content_type=ContentType.objects.get_for_model(Invoice), object_id=invoice.pk
+    )
+
+
+def _step(connector: Connector, invoice: Invoice, action: str, revision: int, record_type: str) -> None:
+    p.posting_create(
+        connector=connector,
+        document=invoice,
+        action=action,
+        revision=revision,
+        record_type=record_type,
+        external_id=documents.document_code(invoice),
+        correlation_id=invoice.correlation_id,
+        enqueue_with=enqueue,
+    )
+
+
+def _adjust(connector: Connector, invoice: Invoice) -> None:
+    creates = _steps(connector, invoice).filter(action=A.CREATE)
+    if not creates.filter(revision=1).exclude(status=S.CANCELLED).exists():
+        return  # never committed to this tax engine
+    _step(connector, invoice, A.CREATE, creates.count() + 1, ADJUST)
+
+
+def _void(connector: Connector, invoice: Invoice) -> None:
+    steps = _steps(connector, invoice)
+    if not steps.filter(action=A.CREATE, revision=1).exists():
+        return
+    never_sent = Q(status=S.REJECTED) | Q(status=S.PENDING, attempts=0)
+    commit = steps.filter(action=A.CREATE, revision=1)
+    # Conditional: a worker claiming the commit meanwhile wins, and then the document is voided.
+    if commit.filter(never_sent).update(
+        status=S.CANCELLED,
+        last_error=f"{invoice.number} was voided before it was committed",
+        updated_at=timezone.now(),
+    ):
+        steps.filter(action=A.CREATE, revision__gt=1).filter(never_sent).update(
+            status=S.CANCELLED, last_error=f"{invoice.number} was voided", updated_at=timezone.now()
+        )
+        return
+    _step(connector, invoice, A.REVERSE, steps.filter(action=A.CREATE).count() + 1, VOID)
+
+
+def enqueue(posting_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(SEND_TASK, posting_id, task_name=f"report tax to AvaTax {posting_id}")
+
+
+# -- sending (the worker) ---------------------------------------------------------------------------
+
+
+def _credit_notes(invoice: Invoice):
+    return list(invoice.credit_notes.filter(status=CreditNote.Status.ISSUED).order_by("issue_date", "id"))
+
+
+def _done(posting: OutboundPosting, found: dict[str, Any] | None) -> bool:
+    """Whether AvaTax already shows what this step does."""
+    if found is None:
+        return False
+    status, version = found.get("status"), int(found.get("version") or 1)
+    if posting.record_type == VOID:
+        return status == "Cancelled"
+    if posting.record_type == ADJUST:
+        return version >= posting.revision
+    return status in ("Committed", "Cancelled")
+
+
+def _commit_done(connector: Connector, invoice: Invoice) -> None:
+    if not _steps(connector, invoice).filter(action=A.CREATE, revision=1, status=S.POSTED).exists():
+        raise _Waiting(
+            f"Invoice {invoice.number} is not committed to {connector.name} yet; this step waits for it"
+        )
+
+
+def attempt(posting: OutboundPosting, kind) -> str:
+    client = kind.client()
+    company = documents.company_code(kind.credentials())
+    invoice = Invoice.objects.select_related("customer", "legal_entity").get(pk=posting.object_id)
+    if posting.attempts > 1 or posting.erp_id:
+        found = client.get_transaction(company, posting.external_id)
+        if _done(posting, found):
+            return _posted(posting, found, looked_up=True)
+    if posting.record_type == COMMIT:
+        model = documents.committed_model(invoice, company=company)
+        _keep_request(posting, model)
+        return _posted(posting, client.create_transaction(model))
+    _commit_done(posting.connector, invoice)
+    if posting.record_type == VOID:
+        _keep_request(posting, {"code": "DocVoided"})
+        return _posted(posting, client.void_transaction(company, posting.external_id))
+    notes = _credit_notes(invoice)
+    model = documents.committed_model(invoice, company=company, credit_notes=notes)
+    description = documents.adjustment_description(notes)
+    _keep_request(
+        posting,
+        {"adjustmentReason": "PriceAdjusted", "adjustmentDescription": description, "newTransaction": model},
+    )
+    answer = client.adjust_transaction(
+        company, posting.external_id, reason="PriceAdjusted", description=description, model=model
+    )
+    return _posted(posting, answer)
+
+
+def _keep_request(posting: OutboundPosting, body: dict[str, Any]) -> None:
+    posting.request = {"body": sanitize(p._jsonable(body)), "record_type": posting.record_type}
+
+
+def _posted(posting: OutboundPosting, answer: dict[str, Any], *, looked_up: bool = False) -> str:
+    summary = {
+        "id": answer.get("id"),
+        "status": answer.get("status"),
+        "version": answer.get("version"),
+        "totalTax": str(answer.get("totalTax")),
+    }
+    if looked_up:
+        summary["found_by_code"] = posting.external_id
+    p._mark_posted(posting, str(answer.get("id") or posting.external_id), summary)
+    return S.POSTED
+
+
+def commit_send(posting_id: int) -> str:
+    """The task: claim the step, make one attempt, record the outcome."""
+    from connectors.base import get_kind
+
+    posting, previous = p._claim(posting_id)
+    if posting is None:
+        return f"not claimed ({previous or 'gone'})"
+    kind = get_kind(posting.connector.kind)(posting.connector)
+    try:
+        status = attempt(posting, kind)
+        if posting.exception_item_id:
+            from exceptions_queue.services import exception_resolve_if_open
+
+            exception_resolve_if_open(
+                dedupe_key=f"{STEP_KEY}:{posting.pk}",
+                actor=_actor(posting.connector),
+                note=f"Reported to {posting.connector.name} ({posting.record_type})",
+            )
+        return status
+    except TransientError as exc:
+        return _transient(posting, exc)
+    except BusinessError as exc:
+        p._save(posting, status=S.REJECTED, last_error=exc.message, response=sanitize(exc.to_dict()))
+        p._save(posting, exception_item_id=_open_item(posting, "VALIDATION_FAILED", exc, exc.error_rows()))
+        return S.REJECTED
+    except ConfigurationError as exc:
+        return _fail(posting, exc)
+    finally:
+        kind.close()
+
+
+def _transient(posting: OutboundPosting, exc: TransientError) -> str:
+    from django.conf import settings
+
+    limit = settings.REVOPS_SYNC_MAX_ATTEMPTS * (3 if isinstance(exc, _Waiting) else 1)
+    if posting.attempts >= limit:
+        return _fail(posting, exc)
+    when = p._retry_at(posting, exc)
+    p._save(posting, status=S.PENDING, last_error=exc.message, next_attempt_at=when)
+    Schedule.objects.create(
+        name=f"retry AvaTax step {posting.pk} attempt {posting.attempts + 1}",
+        func=SEND_TASK,
+        args=str(posting.pk),
+        schedule_type=Schedule.ONCE,
+        repeats=1,
+        next_run=when,
+    )
+    return S.PENDING
+
+
+def _fail(posting: OutboundPosting, exc: ConnectorError) -> str:
+    p._save(posting, status=S.FAILED, last_error=exc.message, next_attempt_at=None)
+    p._save(posting, exception_item_id=_open_item(posting, "DEAD_LETTER", exc))
+    return S.FAILED
+
+
+def _actor(connector: Connector) -> Actor:
+    return Actor.for_system(connector.kind, f"connector {connector.name}")
+
+
+_WHAT = {COMMIT: "commit", ADJUST: "adjustment", VOID: "void"}
+
+
+def _open_item(posting: OutboundPosting, code: str, exc: ConnectorError, rows=()) -> int:
+    from exceptions_queue.services import exception_open
+
+    invoice = Invoice.objects.get(pk=posting.object_id)
+    verb = "refused" if code != "DEAD_LETTER" else "could not take"
+    item, _ = exception_open(
+        code=code,
+        dedupe_key=f"{STEP_KEY}:{posting.pk}",
+        title=f"{posting.connector.name} {verb} the tax {_WHAT[posting.record_type]} of invoice {invoice.number}",
+        message=exc.message,
+        step_key=STEP_KEY,
+        actor=_actor(posting.connector),
+        source_system=posting.connector.kind,
+        connector_id=posting.connector_id,
+        connector_name=posting.connector.name,
+        subject=invoice,
+        correlation_id=posting.correlation_id,
+        payload=posting.request.get("body") or {},
+        error_details=list(rows) or [{"field": "", "message": exc.message}],
+        external_id=posting.external_id,
+    )
+    return item.pk
+
+
+# -- resubmission from the exception queue ------------------------------------------------------------
+
+
+def resubmit_step(item, correction: dict[str, Any] | None, actor: Actor):
+    """Send a refused (or dead-lettered) step again, built afresh from the invoice,
+    so a corrected customer address or connector setting takes effect."""
+    from connectors.base import get_kind
+
+    posting_id = int(item.dedupe_key.rpartition(":")[2])
+    posting = OutboundPosting.objects.select_for_update().select_related("connector").get(pk=posting_id)
+    if posting.status == S.POSTED:
+        return None
+    if posting.status not in (S.REJECTED, S.FAILED):
+        raise ResubmitFailed(f"This step is {posting.get_status_display().lower()}; nothing to resubmit.")
+    if not (getattr(item, "_change_reason", "") or "").startswith("Resubmitted"):
+        return None  # checking a correction must not report tax
+    p._save(posting, status=S.PENDING, next_attempt_at=None)
+    claimed, _ = p._claim(posting.pk)
+    if claimed is None:
+        raise ResubmitFailed("Another worker is sending this step; try again in a moment.")
+    kind = get_kind(claimed.connector.kind)(claimed.connector)
+    try:
+        attempt(claimed, kind)
+    except TransientError as exc:
+        from exceptions_queue.registry import RESUBMIT_PENDING
+
+        p._save(claimed, status=S.PENDING, last_error=exc.message)
+        transaction.on_commit(lambda: enqueue(claimed.pk))
+        return RESUBMIT_PENDING
+    except ConnectorError as exc:
+        rows = exc.error_rows() if isinstance(exc, BusinessError) else [{"field": "", "message": exc.message}]
+        raise ResubmitFailed(exc.message, rows) from None
+    finally:
+        kind.close()
+    return None
+
+
+def resume_stale_steps() -> int:
+    """Hand steps whose worker died (or whose task was lost) back to the queue."""
+    stale = timezone.now() - dt.timedelta(seconds=p.settings.Q_TIMEOUT)
+    due = OutboundPosting.objects.filter(connector__kind=KIND).filter(
+        Q(status=S.POSTING, claimed_at__lt=stale)
+        | Q(status__in=p.CLAIMABLE, next_attempt_at__lt=stale)
+        | Q(status=S.PENDING, attempts=0, created_at__lt=stale)
+    )
+    count = 0
+    for posting_id in due.values_list("pk", flat=True)[:1000]:
+        enqueue(posting_id)
+        count += 1
+    return count
