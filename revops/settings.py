@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "revops",
     "connectors",
     "reconciliation",
+    "reconciliation.statements",
     "exceptions_queue",
 ]
 
