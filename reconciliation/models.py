@@ -1,0 +1,356 @@
+"""Reconciliations, their ranked match rules, runs and run results.
+
+Design:
+- A `Reconciliation` compares two sides (left, right) of one kind, e.g. billing
+  invoices ⇄ ERP invoices. Its `MatchRule`s are tried in rank order; each either
+  matches automatically or only suggests a match for an analyst.
+- Neither side is read through another app's code. Canonical data is read from
+  revops' tables; data held by another system (ERP invoices, CRM deals) is read
+  from `ExternalRecord`, a snapshot of that system's documents loaded set-based
+  (CSV export, a connector's snapshot table, or a benchmark's generator).
+- A `Run` copies both sides into temporary tables, matches them with SQL
+  (`reconciliation.engine`) and writes one `RunItem` per side record with its
+  outcome, plus `RunTotal`s per side, currency and outcome, all set-based.
+- Analysts' confirmations and rejections of suggestions are `MatchDecision`s:
+  history of who decided what, and remembered by every later run.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from revops.models.base import (
+    TimestampedModel,
+    currency_check,
+    currency_field,
+    money_field,
+    rate_field,
+    tracked,
+)
+
+
+class Kind(models.TextChoices):
+    INVOICES_ERP = "invoices_erp", "Billing invoices ⇄ ERP invoices"
+    PAYMENTS_INVOICES = "payments_invoices", "Gateway payments ⇄ invoices"
+    CASH_APPLICATION = "cash_application", "Bank entries ⇄ invoices (cash application)"
+    USAGE_BILLED = "usage_billed", "Usage ⇄ billed usage per contract and period"
+    DEALS_CONTRACTS = "deals_contracts", "CRM closed-won deals ⇄ active contracts"
+
+
+class Side(models.TextChoices):
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+
+
+class Reconciliation(TimestampedModel):
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    legal_entity = models.ForeignKey(
+        "revops.LegalEntity",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Only this entity's records; empty for all",
+    )
+    external_system = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text='The other system\'s snapshot to read, e.g. "netsuite" (ERP) or "hubspot" (CRM)',
+    )
+    lookback_days = models.PositiveIntegerField(
+        default=90, help_text="Records dated within this many days before the run are compared"
+    )
+    every_hours = models.PositiveIntegerField(
+        default=24, help_text="Run by schedule this often; 0 runs it only on demand"
+    )
+    enabled = models.BooleanField(default=True)
+
+    history = tracked(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="reconciliation_name_not_blank"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[choice.value for choice in Kind]), name="reconciliation_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Method(models.TextChoices):
+    EXACT_REFERENCE = "exact_reference", "Exact reference"
+    AMOUNT_CUSTOMER_DATE = "amount_customer_date", "Amount + customer + date window"
+
+
+class Cardinality(models.TextChoices):
+    ONE_TO_ONE = "1:1", "One to one"
+    ONE_TO_MANY = "1:N", "One left for several right (one payment, several invoices)"
+    MANY_TO_ONE = "N:1", "Several left for one right (instalments of one invoice)"
+
+
+class Action(models.TextChoices):
+    AUTO = "auto", "Match automatically"
+    SUGGEST = "suggest", "Suggest for confirmation"
+
+
+class MatchRule(TimestampedModel):
+    Method = Method
+    Cardinality = Cardinality
+    Action = Action
+
+    reconciliation = models.ForeignKey(Reconciliation, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveSmallIntegerField(help_text="Rules are tried from the lowest position up")
+    name = models.CharField(max_length=100)
+    enabled = models.BooleanField(default=True)
+    method = models.CharField(max_length=24, choices=Method.choices)
+    cardinality = models.CharField(max_length=3, choices=Cardinality.choices, default=Cardinality.ONE_TO_ONE)
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.AUTO)
+    amount_tolerance = money_field(default=0, help_text="Largest difference in amount, in the currency")
+    tolerance_percent = rate_field(
+        default=0, help_text="…or this percent of the larger amount, whichever is more"
+    )
+    date_window_days = models.PositiveSmallIntegerField(
+        default=0, help_text="Largest gap between the two dates, in days"
+    )
+    compare_tax = models.BooleanField(default=False, help_text="Tax must agree within the tolerance too")
+    compare_status = models.BooleanField(default=False, help_text="Statuses must agree too")
+
+    history = tracked(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["reconciliation", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["reconciliation", "position"], name="match_rule_position_unique"),
+            models.CheckConstraint(
+                condition=Q(amount_tolerance__gte=0), name="match_rule_tolerance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(tolerance_percent__gte=0, tolerance_percent__lte=100),
+                name="match_rule_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=[choice.value for choice in Method]), name="match_rule_method_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(cardinality__in=[choice.value for choice in Cardinality]),
+                name="match_rule_cardinality_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=[choice.value for choice in Action]), name="match_rule_action_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name}"
+
+
+class ExternalRecord(models.Model):
+    """Another system's document as last loaded: what the ERP or CRM says."""
+
+    system = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=32, help_text='"invoice", "deal", ...')
+    external_id = models.CharField(max_length=255)
+    reference = models.CharField(max_length=255, blank=True, help_text="Document number in that system")
+    customer_key = models.CharField(max_length=100, blank=True, help_text="The customer's number in revops")
+    legal_entity_code = models.CharField(max_length=20, blank=True)
+    amount = money_field()
+    tax_amount = money_field(default=0)
+    currency = currency_field()
+    status = models.CharField(max_length=32, blank=True)
+    record_date = models.DateField()
+    loaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["system", "object_type", "external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "object_type", "external_id"], name="external_record_unique"
+            ),
+            models.CheckConstraint(condition=~Q(external_id=""), name="external_record_id_not_blank"),
+            currency_check("currency", "external_record_currency_iso"),
+        ]
+        indexes = [
+            models.Index(fields=["system", "object_type", "record_date"], name="external_record_dated")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}:{self.object_type}:{self.external_id}"
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "On demand"
+        RESUBMIT = "resubmit", "Resubmitted break"
+        DECISION = "decision", "After a decision"
+
+    reconciliation = models.ForeignKey(Reconciliation, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    requested_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    date_from = models.DateField(null=True, blank=True)
+    date_to = models.DateField(null=True, blank=True)
+    left_count = models.PositiveIntegerField(default=0)
+    right_count = models.PositiveIntegerField(default=0)
+    matched_groups = models.PositiveIntegerField(default=0)
+    suggested_groups = models.PositiveIntegerField(default=0)
+    left_unmatched = models.PositiveIntegerField(default=0)
+    right_unmatched = models.PositiveIntegerField(default=0)
+    breaks_opened = models.PositiveIntegerField(default=0)
+    breaks_seen_again = models.PositiveIntegerField(default=0)
+    breaks_resolved = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reconciliation"],
+                condition=Q(status__in=["queued", "running"]),
+                name="reconciliation_one_active_run",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["succeeded", "failed"]) | Q(finished_at__isnull=False),
+                name="reconciliation_run_finished_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["reconciliation", "-created_at"], name="recon_run_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.reconciliation} run {self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class Outcome(models.TextChoices):
+    MATCHED = "matched", "Matched"
+    SUGGESTED = "suggested", "Suggested"
+    UNMATCHED = "unmatched", "Unmatched"
+
+
+class RunItem(models.Model):
+    """One record of one side as the run saw it, and what became of it. Records
+    in one match group share `group_no` (numbered within the run)."""
+
+    # Both looked up through the composite indexes below only: no index of their own to keep up
+    # while a run writes a million rows.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="items", db_index=False)
+    side = models.CharField(max_length=5, choices=Side.choices)
+    source_key = models.CharField(max_length=255, help_text="The record's id on its side")
+    source_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The canonical row, when there is one"
+    )
+    reference = models.CharField(max_length=255, blank=True)
+    customer_key = models.CharField(max_length=100, blank=True)
+    label = models.CharField(max_length=255, blank=True)
+    record_date = models.DateField(null=True, blank=True)
+    amount = money_field()
+    tax_amount = money_field(default=0)
+    currency = currency_field()
+    status = models.CharField(max_length=32, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    group_no = models.PositiveIntegerField(null=True, blank=True)
+    # A deleted rule keeps its id here (the report says the rule was deleted), so deleting a rule
+    # never rewrites millions of past results.
+    rule = models.ForeignKey(
+        MatchRule,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    decided = models.CharField(
+        max_length=10, blank=True, help_text="confirmed or rejected by an analyst after the run"
+    )
+
+    class Meta:
+        ordering = ["run", "group_no", "side", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome="unmatched", group_no__isnull=True)
+                | (~Q(outcome="unmatched") & Q(group_no__isnull=False)),
+                name="run_item_group_iff_paired",
+            ),
+            models.CheckConstraint(
+                condition=Q(side__in=[choice.value for choice in Side]), name="run_item_side_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["run", "outcome", "side", "id"], name="run_item_outcome"),
+            models.Index(fields=["run", "group_no"], name="run_item_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.reference or self.source_key}"
+
+
+class RunTotal(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="totals")
+    side = models.CharField(max_length=5, choices=Side.choices)
+    currency = currency_field()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    count = models.PositiveIntegerField()
+    amount = money_field()
+
+    class Meta:
+        ordering = ["run", "side", "currency", "outcome"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "side", "currency", "outcome"], name="run_total_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.outcome}: {self.count} for {self.amount} {self.currency}"
+
+
+class MatchDecision(models.Model):
+    """An analyst confirmed or rejected a suggested pair; every later run keeps it."""
+
+    class Decision(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        REJECTED = "rejected", "Rejected"
+
+    reconciliation = models.ForeignKey(Reconciliation, on_delete=models.CASCADE, related_name="decisions")
+    left_key = models.CharField(max_length=255)
+    right_key = models.CharField(max_length=255)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+    reason = models.CharField(max_length=300, blank=True)
+    run = models.ForeignKey(Run, null=True, on_delete=models.SET_NULL, related_name="decisions")
+
+    history = tracked()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reconciliation", "left_key", "right_key"], name="match_decision_one_per_pair"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=["confirmed", "rejected"]), name="match_decision_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.left_key} ⇄ {self.right_key}: {self.decision}"

@@ -1,0 +1,200 @@
+"""Runs: request one (on demand or by schedule), claim and execute it.
+
+A run is requested as a `queued` row (the database allows one queued or
+running run per reconciliation) and executed by a Django-Q2 task after the
+request commits. The task claims the row with a conditional update, so a
+duplicate delivery finds nothing to do. Execution happens in one transaction:
+both sides are copied into temporary tables, matched by the engine, written as
+the run's items and totals, and the breaks are opened, counted again or
+resolved in the exception queue — all or nothing. A run that fails is marked
+failed with its error, in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from reconciliation import sources as src
+from reconciliation.breaks import sync_breaks
+from reconciliation.engine import Engine, RuleSpec
+from reconciliation.models import MatchDecision, Outcome, Reconciliation, Run, RunTotal
+from revops.actors import Actor
+from revops.errors import field_error
+
+logger = logging.getLogger(__name__)
+
+EXECUTE_TASK = "reconciliation.tasks.execute_run"
+SYSTEM = "reconciliation"
+
+
+def system_actor(run: Run) -> Actor:
+    return Actor.for_system(SYSTEM, f"reconciliation {run.reconciliation.name}, run {run.pk}")
+
+
+def run_request(
+    *,
+    reconciliation: Reconciliation,
+    actor: Actor,
+    trigger: str = Run.Trigger.MANUAL,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    enqueue: bool = True,
+) -> Run:
+    """Queue a run; the worker executes it after this transaction commits."""
+    if not reconciliation.enabled:
+        raise field_error("reconciliation", f"{reconciliation.name} is switched off; switch it on to run it.")
+    if date_from and date_to and date_from > date_to:
+        raise field_error("date_from", "The first date must not be after the last date.")
+    try:
+        with transaction.atomic():
+            run = Run.objects.create(
+                reconciliation=reconciliation,
+                trigger=trigger,
+                requested_by=actor.label,
+                date_from=date_from,
+                date_to=date_to,
+            )
+    except IntegrityError:
+        raise field_error(
+            "reconciliation", f"{reconciliation.name} is already running; its report shows when it is done."
+        ) from None
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    from django_q.tasks import async_task
+
+    try:
+        async_task(EXECUTE_TASK, run_id, task_name=f"reconciliation-run-{run_id}")
+    except Exception:
+        # The run stays queued; the schedule's sweep hands it to a worker later.
+        logger.exception("could not enqueue reconciliation run %s", run_id)
+
+
+def run_now(
+    *,
+    reconciliation: Reconciliation,
+    actor: Actor,
+    trigger: str = Run.Trigger.MANUAL,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> Run:
+    """Request and execute a run in this process (commands, resubmission, tests)."""
+    run = run_request(
+        reconciliation=reconciliation,
+        actor=actor,
+        trigger=trigger,
+        date_from=date_from,
+        date_to=date_to,
+        enqueue=False,
+    )
+    return execute_run(run.pk) or Run.objects.get(pk=run.pk)
+
+
+def _claim(run_id: int) -> Run | None:
+    claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+        status=Run.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    return Run.objects.select_related("reconciliation").get(pk=run_id)
+
+
+def execute_run(run_id: int) -> Run | None:
+    """Execute a queued run; None when another worker has it or it is done."""
+    run = _claim(run_id)
+    if run is None:
+        return None
+    try:
+        with transaction.atomic():
+            _execute(run)
+    except Exception as exc:
+        logger.exception("reconciliation run %s failed", run.pk)
+        Run.objects.filter(pk=run.pk).update(
+            status=Run.Status.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        run.refresh_from_db()
+        return run
+    run.refresh_from_db()
+    return run
+
+
+def scope_for(run: Run) -> src.Scope:
+    recon = run.reconciliation
+    today = timezone.localdate()
+    date_to = run.date_to or today
+    date_from = run.date_from or date_to - dt.timedelta(days=recon.lookback_days)
+    return src.Scope(
+        date_from=date_from,
+        date_to=date_to,
+        legal_entity_id=recon.legal_entity_id,
+        external_system=recon.external_system,
+    )
+
+
+def _execute(run: Run) -> None:
+    recon = run.reconciliation
+    scope = scope_for(run)
+    left, right = src.sides_for(recon.kind)
+    sides = [left(src.LEFT, scope), right(src.RIGHT, scope)]
+    decisions = MatchDecision.objects.filter(reconciliation=recon)
+    with connection.cursor() as cursor:
+        engine = Engine(cursor)
+        engine.prepare()
+        for side in sides:
+            engine.load(side)
+        engine.load_tokens(sides)
+        engine.load_rejections(
+            decisions.filter(decision=MatchDecision.Decision.REJECTED).values_list("left_key", "right_key")
+        )
+        engine.apply_confirmed(
+            decisions.filter(decision=MatchDecision.Decision.CONFIRMED).values_list("left_key", "right_key")
+        )
+        for rule in recon.rules.filter(enabled=True).order_by("position"):
+            engine.apply(RuleSpec.from_rule(rule))
+        engine.write_results(run.pk)
+        groups = engine.group_counts()
+        near = engine.near_misses()
+        engine.drop()
+    _count(run, groups)
+    counts = sync_breaks(run=run, near_misses=near, actor=system_actor(run))
+    Run.objects.filter(pk=run.pk).update(
+        status=Run.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+        date_from=scope.date_from,
+        date_to=scope.date_to,
+        breaks_opened=counts.opened,
+        breaks_seen_again=counts.seen_again,
+        breaks_resolved=counts.resolved,
+    )
+
+
+def _count(run: Run, groups: dict[str, int]) -> None:
+    totals = RunTotal.objects.filter(run=run)
+
+    def count(**filters) -> int:
+        return totals.filter(**filters).aggregate(n=Sum("count"))["n"] or 0
+
+    Run.objects.filter(pk=run.pk).update(
+        left_count=count(side="left"),
+        right_count=count(side="right"),
+        left_unmatched=count(side="left", outcome=Outcome.UNMATCHED),
+        right_unmatched=count(side="right", outcome=Outcome.UNMATCHED),
+        matched_groups=groups.get(Outcome.MATCHED, 0),
+        suggested_groups=groups.get(Outcome.SUGGESTED, 0),
+    )
+
+
+def latest_runs_stale(*, older_than: dt.timedelta = dt.timedelta(minutes=30)) -> list[int]:
+    """Queued runs no worker took (the broker was down when they were requested)."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=cutoff).values_list("pk", flat=True)
+    )

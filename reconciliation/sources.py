@@ -1,0 +1,256 @@
+"""What each side of a reconciliation reads, as SQL that copies the needed
+columns set-based into the run's side table (`INSERT … SELECT`).
+
+Every extractor yields rows of SIDE_COLUMNS: where the record came from
+(`source_key`, the canonical row id when there is one), how it is referred to
+(`reference`, plus any further tokens such as other systems' ids), whose it is
+(`customer_key`: the customer's number), when (`record_date`), how much
+(`amount`, `tax_amount`, `currency`) and its `status` in words both sides share.
+
+Canonical data is read from revops' tables; another system's documents from
+`ExternalRecord`, the snapshot of that system loaded set-based. No app's code
+other than revops' models is imported: the tables are the contract.
+"""
+
+# Statements are put together from this package's own constant fragments (table and column
+# names, vendor spellings); every value is a query parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from reconciliation import sql
+from reconciliation.models import Kind
+
+SIDE_COLUMNS = "side, source_key, source_id, reference, customer_key, label, record_date, amount, tax_amount, currency, status"
+LEFT, RIGHT = 0, 1
+
+
+@dataclass(frozen=True)
+class Scope:
+    date_from: dt.date
+    date_to: dt.date
+    legal_entity_id: int | None = None
+    external_system: str = ""
+
+
+@dataclass
+class Statement:
+    sql: str
+    params: list = field(default_factory=list)
+
+
+@dataclass
+class SideSource:
+    """Fills one side: `rows` inserts into recon_side; `tokens` adds further
+    references (row_id, side, token) for rows already inserted."""
+
+    label: str
+    rows: Statement
+    tokens: list[Statement] = field(default_factory=list)
+
+
+def _entity_filter(column: str, scope: Scope) -> tuple[str, list]:
+    if scope.legal_entity_id is None:
+        return "", []
+    return f" AND {column} = %s", [scope.legal_entity_id]
+
+
+def _external_ref_tokens(side: int, object_type: str) -> Statement:
+    """Every id another system gives the canonical record is a reference too."""
+    return Statement(
+        f"""INSERT INTO recon_token (row_id, side, token)
+        SELECT s.row_id, s.side, {sql.normalised("x.external_id")}
+        FROM recon_side s
+        JOIN revops_externalref x ON x.object_id = s.source_id AND x.object_type = %s
+        WHERE s.side = %s""",
+        [object_type, side],
+    )
+
+
+def billing_invoices(side: int, scope: Scope) -> SideSource:
+    entity, entity_params = _entity_filter("i.legal_entity_id", scope)
+    return SideSource(
+        "Billing invoices",
+        Statement(
+            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
+            SELECT %s, {sql.as_text("i.id")}, i.id, i.number, c.number, i.number, i.issue_date,
+                   i.total, i.tax_total, i.currency, i.status
+            FROM revops_invoice i JOIN revops_customer c ON c.id = i.customer_id
+            WHERE i.status <> 'draft' AND i.issue_date BETWEEN %s AND %s{entity}""",
+            [side, scope.date_from, scope.date_to, *entity_params],
+        ),
+        [_external_ref_tokens(side, "invoice")],
+    )
+
+
+def open_invoices(side: int, scope: Scope) -> SideSource:
+    """Invoices cash could still be applied to, for the amount still due."""
+    entity, entity_params = _entity_filter("i.legal_entity_id", scope)
+    return SideSource(
+        "Invoices",
+        Statement(
+            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
+            SELECT %s, {sql.as_text("i.id")}, i.id, i.number, c.number, i.number, i.issue_date,
+                   i.total, i.tax_total, i.currency, i.status
+            FROM revops_invoice i JOIN revops_customer c ON c.id = i.customer_id
+            WHERE i.status IN ('open', 'paid') AND i.issue_date BETWEEN %s AND %s{entity}""",
+            [side, scope.date_from, scope.date_to, *entity_params],
+        ),
+        [_external_ref_tokens(side, "invoice")],
+    )
+
+
+def external_records(object_type: str, label: str) -> Callable[[int, Scope], SideSource]:
+    def source(side: int, scope: Scope) -> SideSource:
+        entity = ""
+        params: list = [side, scope.external_system, object_type, scope.date_from, scope.date_to]
+        if scope.legal_entity_id is not None:
+            entity = " AND (e.legal_entity_code = '' OR e.legal_entity_code = (SELECT code FROM revops_legalentity WHERE id = %s))"
+            params.append(scope.legal_entity_id)
+        return SideSource(
+            label,
+            Statement(
+                f"""INSERT INTO recon_side ({SIDE_COLUMNS})
+                SELECT %s, e.external_id, NULL, e.reference, e.customer_key, e.reference, e.record_date,
+                       e.amount, e.tax_amount, e.currency, e.status
+                FROM reconciliation_externalrecord e
+                WHERE e.system = %s AND e.object_type = %s AND e.record_date BETWEEN %s AND %s{entity}""",
+                params,
+            ),
+            [
+                Statement(
+                    f"""INSERT INTO recon_token (row_id, side, token)
+                    SELECT s.row_id, s.side, {sql.normalised("s.source_key")} FROM recon_side s
+                    WHERE s.side = %s AND s.source_key <> s.reference""",
+                    [side],
+                )
+            ],
+        )
+
+    return source
+
+
+def gateway_payments(side: int, scope: Scope) -> SideSource:
+    """Payments taken by a gateway (scope.external_system names it, e.g. stripe;
+    empty: every gateway). The reference is the gateway's id; the memo often
+    names the invoice, so its words are references too."""
+    entity, entity_params = _entity_filter("p.legal_entity_id", scope)
+    gateway = ""
+    params = [side, scope.date_from, scope.date_to, *entity_params]
+    if scope.external_system:
+        gateway = " AND p.gateway = %s"
+        params.append(scope.external_system)
+    return SideSource(
+        "Gateway payments",
+        Statement(
+            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
+            SELECT %s, {sql.as_text("p.id")}, p.id, p.gateway_reference, COALESCE(c.number, ''), p.number,
+                   p.received_date, p.amount, 0, p.currency, p.status
+            FROM revops_payment p LEFT JOIN revops_customer c ON c.id = p.customer_id
+            WHERE p.status <> 'reversed' AND p.gateway <> '' AND p.received_date BETWEEN %s AND %s{entity}{gateway}""",
+            params,
+        ),
+        [
+            _external_ref_tokens(side, "payment"),
+            Statement(
+                f"""INSERT INTO recon_token (row_id, side, token)
+                SELECT s.row_id, s.side, {sql.normalised("p.memo")}
+                FROM recon_side s JOIN revops_payment p ON p.id = s.source_id
+                WHERE s.side = %s AND p.memo <> ''""",
+                [side],
+            ),
+        ],
+    )
+
+
+def active_contracts(side: int, scope: Scope) -> SideSource:
+    """Contracts in force, with the CRM's ids as references.
+    Amount: the yearly value of their current lines is not compared here — a
+    deal and its contract agree when they name each other and the customer."""
+    entity, entity_params = _entity_filter("c.legal_entity_id", scope)
+    return SideSource(
+        "Active contracts",
+        Statement(
+            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
+            SELECT %s, {sql.as_text("k.id")}, k.id, k.number, c.number, k.number, k.start_date,
+                   0, 0, c.currency, k.status
+            FROM revops_contract k JOIN revops_customer c ON c.id = k.customer_id
+            WHERE k.status = 'active' AND k.start_date BETWEEN %s AND %s{entity}""",
+            [side, scope.date_from, scope.date_to, *entity_params],
+        ),
+        [_external_ref_tokens(side, "contract")],
+    )
+
+
+def usage_per_period(side: int, scope: Scope) -> SideSource:
+    """Usage metered per contract line and period: the quantity is the amount compared."""
+    return SideSource(
+        "Metered usage",
+        Statement(
+            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
+            SELECT %s, {sql.concat(sql.as_text("u.contract_line_id"), "':'", sql.as_text("u.period_start"))},
+                   u.contract_line_id, {sql.concat("k.number", "'/'", sql.as_text("u.period_start"))},
+                   c.number, {sql.concat("k.number", "' '", sql.as_text("u.period_start"))}, u.period_start,
+                   SUM(u.quantity), 0, c.currency, ''
+            FROM revops_usagerecord u
+            JOIN revops_contractline l ON l.id = u.contract_line_id
+            JOIN revops_contract k ON k.id = l.contract_id
+            JOIN revops_customer c ON c.id = k.customer_id
+            WHERE u.period_start BETWEEN %s AND %s{_entity_filter("c.legal_entity_id", scope)[0]}
+            GROUP BY u.contract_line_id, u.period_start, k.number, c.number, c.currency""",
+            [side, scope.date_from, scope.date_to, *_entity_filter("c.legal_entity_id", scope)[1]],
+        ),
+    )
+
+
+def billed_usage_per_period(side: int, scope: Scope) -> SideSource:
+    """Quantities invoiced per contract line and period (void invoices left out)."""
+    entity, entity_params = _entity_filter("i.legal_entity_id", scope)
+    return SideSource(
+        "Billed usage",
+        Statement(
+            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
+            SELECT %s, {sql.concat(sql.as_text("il.contract_line_id"), "':'", sql.as_text("il.period_start"))},
+                   il.contract_line_id, {sql.concat("k.number", "'/'", sql.as_text("il.period_start"))},
+                   c.number, {sql.concat("k.number", "' '", sql.as_text("il.period_start"))}, il.period_start,
+                   SUM(il.quantity), 0, c.currency, ''
+            FROM revops_invoiceline il
+            JOIN revops_invoice i ON i.id = il.invoice_id
+            JOIN revops_contractline l ON l.id = il.contract_line_id
+            JOIN revops_contract k ON k.id = l.contract_id
+            JOIN revops_customer c ON c.id = k.customer_id
+            JOIN revops_product pr ON pr.id = l.product_id
+            WHERE i.status <> 'void' AND il.period_start BETWEEN %s AND %s AND pr.pricing_model = 'usage'{entity}
+            GROUP BY il.contract_line_id, il.period_start, k.number, c.number, c.currency""",
+            [side, scope.date_from, scope.date_to, *entity_params],
+        ),
+    )
+
+
+# kind → (left side, right side)
+SIDES: dict[str, tuple[Callable[[int, Scope], SideSource], Callable[[int, Scope], SideSource]]] = {
+    Kind.INVOICES_ERP: (billing_invoices, external_records("invoice", "ERP invoices")),
+    Kind.PAYMENTS_INVOICES: (gateway_payments, open_invoices),
+    Kind.USAGE_BILLED: (usage_per_period, billed_usage_per_period),
+    Kind.DEALS_CONTRACTS: (external_records("deal", "CRM closed-won deals"), active_contracts),
+}
+
+SIDE_LABELS: dict[str, tuple[str, str]] = {
+    Kind.INVOICES_ERP: ("Billing invoices", "ERP invoices"),
+    Kind.PAYMENTS_INVOICES: ("Gateway payments", "Invoices"),
+    Kind.CASH_APPLICATION: ("Bank entries", "Invoices"),
+    Kind.USAGE_BILLED: ("Metered usage", "Billed usage"),
+    Kind.DEALS_CONTRACTS: ("CRM closed-won deals", "Active contracts"),
+}
+
+
+def sides_for(kind: str) -> tuple[Callable[[int, Scope], SideSource], Callable[[int, Scope], SideSource]]:
+    if kind == Kind.CASH_APPLICATION:
+        from reconciliation.cash import bank_entries
+
+        return bank_entries, open_invoices
+    return SIDES[kind]

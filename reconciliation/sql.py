@@ -1,0 +1,51 @@
+"""The few SQL spellings that differ between PostgreSQL and SQLite, so that the
+matching engine's statements run unchanged on both."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def greatest(a: str, b: str) -> str:
+    return f"GREATEST({a}, {b})" if is_postgres() else f"MAX({a}, {b})"
+
+
+def day_gap(a: str, b: str) -> str:
+    """Whole days between two date columns, never negative."""
+    if is_postgres():
+        return f"ABS({a} - {b})"
+    return f"CAST(ABS(julianday({a}) - julianday({b})) AS INTEGER)"
+
+
+def as_text(expr: str) -> str:
+    return f"CAST({expr} AS VARCHAR(40))" if is_postgres() else f"CAST({expr} AS TEXT)"
+
+
+def concat(*parts: str) -> str:
+    return " || ".join(parts)
+
+
+def normalised(expr: str) -> str:
+    """A reference compared loosely: upper case, without spaces, dashes, slashes or dots."""
+    out = f"UPPER({expr})"
+    for char in (" ", "-", "/", "."):
+        out = f"REPLACE({out}, '{char}', '')"
+    return out
+
+
+def temp_table(name: str, columns: str) -> list[str]:
+    """Statements that (re)create a temporary table private to this connection.
+    On PostgreSQL it is dropped at commit, and never written to the WAL."""
+    create = f"CREATE TEMPORARY TABLE {name} ({columns})"
+    if is_postgres():
+        create += " ON COMMIT DROP"
+    return [f"DROP TABLE IF EXISTS {name}", create]
+
+
+def analyze(name: str) -> list[str]:
+    """Fresh planner statistics for a temporary table just filled (autovacuum never sees them)."""
+    return [f"ANALYZE {name}"]
