@@ -190,7 +190,9 @@ def _check_order(block: _Block) -> None:
             )
         previous = current
     last = fields[-1].tag
-    if last != "86" and None not in NEXT.get(last, set()):
+    tags = {f.tag for f in fields}
+    statement = bool(tags & {"60F", "60M"})  # an MT940; an MT942 has no balances
+    if (last != "86" and None not in NEXT.get(last, set())) or (statement and not tags & {"62F", "62M"}):
         raise StatementParseError(
             f"The statement starting at line {block.line} ends after :{last}: (line {fields[-1].line}) "
             "without its closing balance (:62F: or :62M:)."

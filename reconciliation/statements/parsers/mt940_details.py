@@ -48,7 +48,7 @@ CREDITOR_REFERENCE = re.compile(r"\bRF\d{2}[A-Z0-9]{1,21}\b")
 def apply_details(entry: Entry, lines: list[str]) -> None:
     if not lines:
         return
-    joined = "".join(line.strip("\r") for line in lines if line != "\n")
+    joined = "".join(line.strip("\r") for line in lines if line != "\n").lstrip()
     match = GERMAN.match(joined)
     if match:
         _german(entry, joined, match["code"], match["sep"])
@@ -77,7 +77,8 @@ def _german(entry: Entry, text: str, code: str, sep: str) -> None:
     entry.counterparty_name = " ".join(
         value.strip() for value in (subfields.get("32", ""), subfields.get("33", "")) if value.strip()
     )
-    entry.counterparty_account = subfields.get("31", "").strip()
+    # ?38 carries the IBAN where the bank gives one, ?31 the domestic account number.
+    entry.counterparty_account = (subfields.get("38") or subfields.get("31", "")).strip()
     entry.raw["subfields"] = subfields
 
 
