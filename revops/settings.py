@@ -256,6 +256,9 @@ REVOPS_SYNC_MAX_ATTEMPTS = env_int("REVOPS_SYNC_MAX_ATTEMPTS", 6, minimum=1, max
 REVOPS_SYNC_BACKOFF_CAP = env_int("REVOPS_SYNC_BACKOFF_CAP", 300, minimum=1)
 # Records asked for per page (vendors may cap it lower: Stripe at 100).
 REVOPS_SYNC_PAGE_SIZE = env_int("REVOPS_SYNC_PAGE_SIZE", 100, minimum=1, maximum=10_000)
+# Records of consecutive pages written in one transaction with the cursor after
+# them (1: each page on its own).
+REVOPS_SYNC_BATCH_RECORDS = env_int("REVOPS_SYNC_BATCH_RECORDS", 2_000, minimum=1, maximum=50_000)
 
 # Webhooks: largest body accepted, and how long event ids are remembered so a
 # redelivery is ignored (Stripe retries for up to three days; keep 30 at least).
