@@ -37,6 +37,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "vendor"
 ACCOUNT_ID = "2000134479"
 LICENSE_KEY = "AVALARA-LICENSE-KEY-0123456789ABCDEF"
 CENT = Decimal("0.01")
+VOID_REASONS = ("unspecified", "postfailed", "docdeleted", "docvoided", "adjustmentcancelled")
 MODES = ("ok", "unauthorized", "unavailable", "broken", "not_json", "bad_request", "anonymous")
 _DOCUMENT = re.compile(
     r"^/api/v2/companies/(?P<company>[^/]+)/transactions/(?P<code>[^/]+)(?:/(?P<action>adjust|void))?$"
@@ -213,13 +214,8 @@ class FakeAvaTax:
         return _send(handler, 200, answer)
 
     def _void(self, handler, key, request: dict) -> None:
-        if (request or {}).get("code") not in (
-            "Unspecified",
-            "PostFailed",
-            "DocDeleted",
-            "DocVoided",
-            "AdjustmentCancelled",
-        ):
+        # AvaTax reads enums without regard to case: the SDK's own fixture sends "docVoided".
+        if str((request or {}).get("code", "")).lower() not in VOID_REASONS:
             return _send(
                 handler, 400, _error("InvalidEnumValue", "code must be a VoidReasonCode such as DocVoided.")
             )
