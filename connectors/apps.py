@@ -38,3 +38,8 @@ class ConnectorsConfig(AppConfig):
         from revops.web.nav import register_nav_item
 
         register_nav_item("Connectors", "connectors:list", permission="connectors.view_connector")
+        from connectors import flow
+        from revops.selectors.flow_sources import register_flow_source
+
+        register_flow_source("postings", flow.postings_for)
+        register_flow_source("erp_backlog", flow.invoices_waiting)

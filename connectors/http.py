@@ -11,7 +11,9 @@ Rules, applied to every request a client sends (not only to its base URL):
   and the Host header still use the host name;
 - redirects are not followed: a 3xx comes back as the response, and
   `connectors.errors.classify_http` makes it a configuration error;
-- no proxies or .netrc from the environment.
+- no proxies or .netrc from the environment;
+- a request sent while work runs for a flow carries its correlation id in
+  `X-Correlation-ID` (`revops.correlation`), so the other system's logs join ours.
 
 Mechanism: an httpcore `NetworkBackend` (httpcore's supported extension point for
 opening connections) resolves and checks, then opens the socket to the checked
@@ -37,6 +39,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from connectors.errors import ConfigurationError
+from revops.correlation import add_header
 
 SETTING = "REVOPS_CONNECTOR_ALLOWED_PRIVATE_NETWORKS"
 
@@ -364,4 +367,5 @@ def build_http_client(
         follow_redirects=False,
         trust_env=False,
         transport=GuardedTransport(policy),
+        event_hooks={"request": [add_header]},
     )

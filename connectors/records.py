@@ -96,6 +96,9 @@ class ContractRecord:
     # amendment date); None: today.
     effective_date: dt.date | None = None
     version: str = ""
+    # When the deal behind the contract was won, if the source is a CRM that says
+    # (the start of the order activation SLA).
+    won_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from connectors import records as r
 from connectors import tax_check
 from connectors.errors import BusinessError
 from revops.actors import Actor
+from revops.correlation import correlation_scope
 from revops.models import (
     Contract,
     ContractLine,
@@ -254,10 +255,26 @@ def _create_contract(rec: r.ContractRecord, ctx: WriteContext) -> WriteResult:
     for (line_id, _), line in zip(specs, contract.lines.order_by("id"), strict=True):
         _link(ctx, "contract_line", line_id, line)
     if rec.status in (Contract.Status.ACTIVE, Contract.Status.CANCELLED) and specs:
+        _deal_won(contract, rec, ctx)
         contracts.contract_activate(contract=contract, actor=ctx.actor, reason=ctx.reason)
     if rec.status == Contract.Status.CANCELLED:
         _cancel(contract, rec, ctx)
     return WriteResult(CREATED, contract)
+
+
+def _deal_won(contract: Contract, rec: r.ContractRecord, ctx: WriteContext) -> None:
+    """The CRM's deal won, on the contract's flow, when the CRM says when: the order
+    activation SLA runs from it to the contract's activation."""
+    if rec.won_at is None:
+        return
+    event_record(
+        type="deal.won",
+        subject=contract,
+        actor=ctx.actor,
+        correlation_id=contract.correlation_id,
+        occurred_at=min(rec.won_at, timezone.now()),
+        payload={"deal": rec.external_id, "system": ctx.system},
+    )
 
 
 def _cancel(contract: Contract, rec: r.ContractRecord, ctx: WriteContext) -> None:
@@ -286,6 +303,7 @@ def _update_contract(contract: Contract, rec: r.ContractRecord, ctx: WriteContex
         Contract.Status.ACTIVE,
         Contract.Status.CANCELLED,
     ):
+        _deal_won(contract, rec, ctx)
         contracts.contract_activate(contract=contract, actor=ctx.actor, reason=ctx.reason)
         contract.refresh_from_db()
         changed = True
@@ -607,7 +625,22 @@ def write(record: object, ctx: WriteContext) -> WriteResult:
     writer = WRITERS.get(type(record))
     if writer is None:
         raise TypeError(f"No writer for {type(record).__name__}.")
-    return writer(record, ctx)
+    # Logs, and calls out (e.g. the tax engine's for an invoice), carry the flow's id.
+    with correlation_scope(_flow_of(record, ctx)):
+        return writer(record, ctx)
+
+
+def _flow_of(record: object, ctx: WriteContext):
+    """The correlation id the record's writes will carry, when revops knows it already:
+    an invoice joins its contract's flow; a contract keeps its own."""
+    if isinstance(record, r.InvoiceRecord):
+        known = _find(ctx, "invoice", record.external_id)
+        known = known or _find(ctx, "contract", record.contract_external_id)
+    elif isinstance(record, r.ContractRecord):
+        known = _find(ctx, "contract", record.external_id)
+    else:
+        return None
+    return getattr(known, "correlation_id", None)
 
 
 __all__ = ["CREATED", "SKIPPED", "UNCHANGED", "UPDATED", "WriteContext", "WriteResult", "write"]

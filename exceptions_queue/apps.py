@@ -15,3 +15,7 @@ class ExceptionsQueueConfig(AppConfig):
         from revops.selectors.dashboard import register_tiles
 
         register_tiles(dashboard_tiles)
+        from exceptions_queue.flow import items_for_correlation
+        from revops.selectors.flow_sources import register_flow_source
+
+        register_flow_source("exceptions", items_for_correlation)

@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "revops.web.middleware.CorrelationIdMiddleware",
 ]
 
 ROOT_URLCONF = "revops.urls"
@@ -217,8 +218,14 @@ LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line names the flow (correlation id) whose work logged it, or "-".
+    "filters": {"correlation": {"()": "revops.correlation.CorrelationIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["correlation"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
@@ -287,3 +294,13 @@ REVOPS_LIST_COUNT_CAP = env_int("REVOPS_LIST_COUNT_CAP", 10000, minimum=100)
 # Tax checks: how far an invoice line's tax may differ from the expected tax (rate
 # table or tax engine), in the invoice's currency, before it opens TAX_MISMATCH.
 REVOPS_TAX_TOLERANCE = env_decimal("REVOPS_TAX_TOLERANCE", "0.01", minimum="0", maximum="1000")
+
+# Business SLAs of a quote-to-cash flow, in hours: deal won → contract active,
+# usage period closed → invoice issued, payment received → applied, invoice
+# issued → posted to the ERP. A step done later, or still pending past it, breaches.
+REVOPS_SLA_ORDER_ACTIVATION_HOURS = env_int("REVOPS_SLA_ORDER_ACTIVATION_HOURS", 24, minimum=1, maximum=8760)
+REVOPS_SLA_INVOICE_GENERATION_HOURS = env_int(
+    "REVOPS_SLA_INVOICE_GENERATION_HOURS", 72, minimum=1, maximum=8760
+)
+REVOPS_SLA_PAYMENT_POSTING_HOURS = env_int("REVOPS_SLA_PAYMENT_POSTING_HOURS", 48, minimum=1, maximum=8760)
+REVOPS_SLA_ERP_SYNC_HOURS = env_int("REVOPS_SLA_ERP_SYNC_HOURS", 4, minimum=1, maximum=8760)

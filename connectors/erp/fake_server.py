@@ -20,6 +20,9 @@ Faults (`POST /_control` with JSON; `GET /_control` returns the state and counts
 plus "probability" (0–1, default 1) and "count" (faults left; absent: unlimited).
 Faults apply to writes (POST/PUT) unless "reads": true. `POST /_control/reset` forgets every record.
 Authorization must be an OAuth header (its signature is not checked).
+Each request's method, path and `X-Correlation-ID` header are kept (the last
+1,000, in `FakeErp.received`; `GET /_control` lists the last 50), so a test can see
+which flow a posting was sent for.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 RECORD_PREFIX = "/services/rest/record/v1/"
+RECEIVED_KEPT = 1000
 _RECORD = re.compile(r"^/services/rest/record/v1/(?P<type>[A-Za-z]+)(?:/(?P<key>[^/?]+))?$")
 
 
@@ -83,6 +87,14 @@ class FakeErp:
             self.unique_external_ids = True
             self.counts = {"requests": 0, "created": 0, "updated": 0, "faults": 0, "dropped": 0}
             self.idempotency_keys: list[str] = []
+            self.received: list[dict[str, Any]] = []
+
+    def receive(self, method: str, path: str, headers) -> None:
+        with self.lock:
+            self.received.append(
+                {"method": method, "path": path, "correlation_id": headers.get("X-Correlation-ID")}
+            )
+            del self.received[:-RECEIVED_KEPT]
 
     def control(self, body: dict[str, Any]) -> None:
         with self.lock:
@@ -98,6 +110,7 @@ class FakeErp:
                 "unique_external_ids": self.unique_external_ids,
                 "counts": dict(self.counts),
                 "records": {t: len(rs) for t, rs in self.records.items()},
+                "received": self.received[-50:],
             }
 
     def take_fault(self, method: str, body: Any) -> dict[str, Any] | None:
@@ -224,6 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         if path.startswith("/_control"):
             return self._control(method, path, body)
+        erp.receive(method, path, self.headers)
         if body is ValueError:
             return self._answer(400, _problem(400, "INVALID_CONTENT", "The request body is not valid JSON."))
         if not self.headers.get("Authorization", "").startswith("OAuth "):

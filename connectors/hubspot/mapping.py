@@ -281,6 +281,7 @@ def map_deal(deal: dict) -> ContractRecord:
         cancelled_at=dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC) if status == "cancelled" else None,
         effective_date=amendment,
         version=version_of(modified),
+        won_at=r.instant("closedate") if status == "active" else None,
     )
 
 

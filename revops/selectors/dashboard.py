@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
@@ -14,6 +14,7 @@ from django.utils import timezone
 from revops.models import BusinessEvent, Contract, Customer, Invoice, Payment
 from revops.selectors.customers import UNAPPLIED_PAYMENT_STATUSES
 from revops.selectors.history import HistoryEntry, recent_changes
+from revops.selectors.sla import SlaCount, sla_breach_counts
 
 
 def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
@@ -51,6 +52,7 @@ class Dashboard:
     totals_at: dt.datetime
     events: list[BusinessEvent]
     changes: list[HistoryEntry]
+    slas: list[SlaCount] = field(default_factory=list)  # flows breaching each business SLA
 
 
 # Tiles other apps add (the exception queue registers its own from its
@@ -131,4 +133,5 @@ def dashboard(user=None) -> Dashboard:
         totals_at=totals_at,
         events=list(BusinessEvent.objects.order_by("-occurred_at", "-id")[:15]),
         changes=recent_changes(limit=15),
+        slas=sla_breach_counts(),
     )

@@ -9,6 +9,7 @@ from revops.web.views import (
     contracts,
     customers,
     dashboard,
+    flow,
     invoices,
     ownership,
     payments,
@@ -42,6 +43,10 @@ urlpatterns = [
     path("contracts/", contracts.contract_list, name="contract_list"),
     path("contracts/<int:pk>/", contracts.contract_detail, name="contract_detail"),
     path("contracts/<int:pk>/history/", contracts.contract_history, name="contract_history"),
+    # One quote-to-cash flow, step by step, and the flows breaching a business SLA
+    path("contracts/<int:pk>/flow/", flow.contract_flow, name="contract_flow"),
+    path("flow/<uuid:correlation_id>/", flow.flow_page, name="flow"),
+    path("flow/sla-breaches/", flow.sla_breach_list, name="sla_breach_list"),
     path("invoices/", invoices.invoice_list, name="invoice_list"),
     path("invoices/<int:pk>/", invoices.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/history/", invoices.invoice_history, name="invoice_history"),
