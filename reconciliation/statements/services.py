@@ -109,6 +109,14 @@ class ImportResult:
         }
 
 
+def file_size(size: int) -> str:
+    if size >= 1_048_576:
+        return f"{size / 1_048_576:.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} bytes"
+
+
 def max_bytes() -> int:
     return getattr(settings, "REVOPS_STATEMENT_MAX_BYTES", DEFAULT_MAX_BYTES)
 
@@ -120,8 +128,8 @@ def statement_import(
     file that cannot be read, with the parser's message."""
     if len(content) > max_bytes():
         raise StatementRefused(
-            f"The file is {len(content) / 1_048_576:.1f} MB; statement files up to "
-            f"{max_bytes() // 1_048_576} MB can be imported. Ask the bank for one file per day.",
+            f"The file is {file_size(len(content))}; statement files up to {file_size(max_bytes())} can be "
+            "imported. Ask the bank for smaller files (one per day or per account).",
             status=413,
         )
     digest = hashlib.sha256(content).hexdigest()
