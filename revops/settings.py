@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "simple_history",
@@ -206,10 +209,44 @@ if _redis_url:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# REST API (/api/v1/, see revops/api/): personal tokens or the browser session,
+# the same permissions as the pages, one JSON error shape, cursor pages.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "revops.api.authentication.TokenAuthentication",
+        "revops.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["revops.api.permissions.RolePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["revops.api.throttling.TokenRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "revops.api.pagination.Cursor",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "revops.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "revops.api.errors.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "revops API",
+    "DESCRIPTION": "The canonical quote-to-cash records, the exception queue and connectors of revops.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+# Requests per token (or per signed-in user) and period: "<n>/<second|minute|hour|day>".
+REVOPS_API_RATE = env_str("REVOPS_API_RATE", "600/minute")
+if not re.match(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$", REVOPS_API_RATE):
+    raise ImproperlyConfigured(f"REVOPS_API_RATE must look like 600/minute, not {REVOPS_API_RATE!r}.")
+# Largest API request body accepted (bytes); larger ones get a 413.
+REVOPS_API_MAX_BODY_BYTES = env_int("REVOPS_API_MAX_BODY_BYTES", 1_000_000, minimum=1024)
+
 
 # History: record the logged-in user on every change made in a request.
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

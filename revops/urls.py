@@ -7,5 +7,6 @@ urlpatterns = [
     path("webhooks/", include("connectors.webhook_urls")),
     path("connectors/", include("connectors.urls")),
     path("exceptions/", include("exceptions_queue.urls")),
+    path("api/", include("revops.api.urls")),
     path("", include("revops.web.urls")),
 ]

@@ -1,3 +1,4 @@
+from revops.models.api import ApiToken, IdempotencyRecord
 from revops.models.billing import CreditNote, CreditNoteLine, Invoice, InvoiceLine, TaxMode
 from revops.models.catalog import Price, Product
 from revops.models.contracts import Contract, ContractAmendment, ContractLine, UsageRecord
@@ -16,6 +17,7 @@ from revops.models.tax import TaxJurisdiction, TaxRateComponent
 __all__ = [
     "ALL_FIELDS",
     "OBJECT_TYPES",
+    "ApiToken",
     "BusinessEvent",
     "Contract",
     "ContractAmendment",
@@ -25,6 +27,7 @@ __all__ = [
     "Customer",
     "CustomerContact",
     "ExternalRef",
+    "IdempotencyRecord",
     "Invoice",
     "InvoiceLine",
     "LegalEntity",

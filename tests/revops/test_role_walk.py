@@ -55,6 +55,17 @@ ACT_ON_EXCEPTIONS = {**READ, "auditor": 403, "analyst": 405, "integration_admin"
 # Saving or deleting one's own queue view: anyone who may read the queue, POST only.
 SAVE_OWN_VIEW = {**READ, "analyst": 405, "integration_admin": 405, "auditor": 405, "superuser": 405}
 
+# The REST API (/api/v1/): a missing credential is a 401, not a login redirect; a
+# reader asking a write-only action for GET gets 405 after the role check.
+API_READ = {**READ, "anonymous": 401}
+API_ACTION = {**API_READ, "analyst": 405, "integration_admin": 405, "auditor": 405, "superuser": 405}
+API_QUERY_NEEDED = {**API_READ, "analyst": 400, "integration_admin": 400, "auditor": 400, "superuser": 400}
+API_DOCS = READ
+# API tokens: Integration Admins only; adding answers the form's POST (GET goes back to the list).
+MANAGE_TOKENS = {**CONFIGURE_CONNECTORS}
+ADD_TOKEN = {**MANAGE_TOKENS, "integration_admin": 302, "superuser": 302}
+REVOKE_TOKEN = {**MANAGE_TOKENS, "integration_admin": 405, "superuser": 405}
+
 # url name → (kind of page, whether it changes data)
 EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "login": (OPEN, False),
@@ -131,6 +142,40 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "exceptions_queue:dismiss": (ACT_ON_EXCEPTIONS, True),
     "exceptions_queue:resubmit": (ACT_ON_EXCEPTIONS, True),
     "exceptions_queue:check": (ACT_ON_EXCEPTIONS, True),
+    "api_tokens": (MANAGE_TOKENS, False),
+    "api_token_add": (ADD_TOKEN, True),
+    "api_token_revoke": (REVOKE_TOKEN, True),
+    "api:schema": (API_READ, False),
+    "api:docs": (API_DOCS, False),
+    "api:customer-list": (API_READ, False),
+    "api:customer-detail": (API_READ, False),
+    "api:contract-list": (API_READ, False),
+    "api:contract-detail": (API_READ, False),
+    "api:invoice-list": (API_READ, False),
+    "api:invoice-detail": (API_READ, False),
+    "api:invoice-lookup": (API_QUERY_NEEDED, False),
+    "api:credit-note-list": (API_READ, False),
+    "api:credit-note-detail": (API_READ, False),
+    "api:payment-list": (API_READ, False),
+    "api:payment-detail": (API_READ, False),
+    "api:usage-list": (API_READ, True),
+    "api:usage-detail": (API_READ, False),
+    "api:event-list": (API_READ, False),
+    "api:event-detail": (API_READ, False),
+    "api:exception-list": (API_READ, False),
+    "api:exception-detail": (API_READ, False),
+    "api:exception-assign": (API_ACTION, True),
+    "api:exception-comment": (API_ACTION, True),
+    "api:exception-dismiss": (API_ACTION, True),
+    "api:exception-check": (API_ACTION, True),
+    "api:exception-resubmit": (API_ACTION, True),
+    "api:exception-bulk-list": (API_READ, True),
+    "api:exception-bulk-detail": (API_READ, False),
+    "api:connector-list": (API_READ, False),
+    "api:connector-detail": (API_READ, False),
+    "api:connector-run": (API_ACTION, True),
+    "api:sync-run-list": (API_READ, False),
+    "api:sync-run-detail": (API_READ, False),
 }
 
 
@@ -278,7 +323,35 @@ KWARGS = {
     "connectors:record_replay": lambda o: {"pk": o["record"].pk},
     "connectors:erp_postings": lambda o: {"pk": o["connector"].pk},
     "connectors:erp_mapping": lambda o: {"pk": o["connector"].pk},
+    # POST only: a GET is answered before the token is looked up.
+    "api_token_revoke": lambda o: {"pk": 1},
+    "api:customer-detail": lambda o: {"pk": o["customer"].pk},
+    "api:contract-detail": lambda o: {"pk": o["contract"].pk},
+    "api:invoice-detail": lambda o: {"pk": o["invoice"].pk},
+    "api:credit-note-detail": lambda o: {"pk": _api_object(o, "credit_note").pk},
+    "api:payment-detail": lambda o: {"pk": o["payment"].pk},
+    "api:usage-detail": lambda o: {"pk": _api_object(o, "usage").pk},
+    "api:event-detail": lambda o: {"pk": _api_object(o, "event").pk},
+    "api:exception-detail": lambda o: {"pk": o["exception_item"].pk},
+    "api:exception-assign": lambda o: {"pk": o["exception_item"].pk},
+    "api:exception-comment": lambda o: {"pk": o["exception_item"].pk},
+    "api:exception-dismiss": lambda o: {"pk": o["exception_item"].pk},
+    "api:exception-check": lambda o: {"pk": o["exception_item"].pk},
+    "api:exception-resubmit": lambda o: {"pk": o["exception_item"].pk},
+    "api:exception-bulk-detail": lambda o: {"pk": o["bulk_action"].pk},
+    "api:connector-detail": lambda o: {"pk": o["connector"].pk},
+    "api:connector-run": lambda o: {"pk": o["connector"].pk},
+    "api:sync-run-detail": lambda o: {"pk": o["run"].pk},
 }
+
+
+def _api_object(objects, kind: str):
+    """Objects only the API's detail URLs need, made once per walk."""
+    if kind not in objects:
+        from tests.revops.api_walk import walk_object
+
+        objects[kind] = walk_object(objects, kind)
+    return objects[kind]
 
 
 def _secondary(objects) -> CustomerContact:
@@ -351,7 +424,8 @@ def test_it_refuses_every_change_from_users_who_may_only_read(client, cast, obje
             "reason": "trying",
         }
         response = client.post(url, data)
-        expected = LOGIN if role == "anonymous" else 403
+        anonymous = 401 if url.startswith("/api/v1/") else LOGIN
+        expected = anonymous if role == "anonymous" else 403
         if response.status_code != expected:
             failures.append(f"POST {url} ({name}): {response.status_code}, expected {expected}")
     assert not failures, "\n".join(failures)

@@ -1,0 +1,27 @@
+"""/api/v1/: every app's endpoints, each included by dotted string so this
+package imports none of the apps it serves."""
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from revops.api import resources
+from revops.api.docs import DocsView, SchemaView
+
+app_name = "api"
+
+router = SimpleRouter(use_regex_path=False)
+router.register("customers", resources.CustomerViewSet, basename="customer")
+router.register("contracts", resources.ContractViewSet, basename="contract")
+router.register("invoices", resources.InvoiceViewSet, basename="invoice")
+router.register("credit-notes", resources.CreditNoteViewSet, basename="credit-note")
+router.register("payments", resources.PaymentViewSet, basename="payment")
+router.register("usage", resources.UsageViewSet, basename="usage")
+router.register("events", resources.BusinessEventViewSet, basename="event")
+
+urlpatterns = [
+    path("schema/", SchemaView.as_view(api_version="1"), name="schema"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+    path("", include("exceptions_queue.api.urls")),
+    path("", include("connectors.api.urls")),
+]
