@@ -332,6 +332,13 @@ REVOPS_LIST_COUNT_CAP = env_int("REVOPS_LIST_COUNT_CAP", 10000, minimum=100)
 # table or tax engine), in the invoice's currency, before it opens TAX_MISMATCH.
 REVOPS_TAX_TOLERANCE = env_decimal("REVOPS_TAX_TOLERANCE", "0.01", minimum="0", maximum="1000")
 
+# The demo trickle (manage.py demo_trickle, connectors/demo_flow): a scheduled task
+# that drives the demo's fake CRM, metering, billing, tax engine and ERP every minute.
+# Off: no schedule is created and the task does nothing. It stops by itself after
+# REVOPS_DEMO_TRICKLE_MAX_TICKS ticks (2,880: two days), so a demo left running stays small.
+REVOPS_DEMO_TRICKLE = env_bool("REVOPS_DEMO_TRICKLE", True)
+REVOPS_DEMO_TRICKLE_MAX_TICKS = env_int("REVOPS_DEMO_TRICKLE_MAX_TICKS", 2880, minimum=0, maximum=1_000_000)
+
 # Largest bank statement file (camt, BAI2, MT940) accepted by the upload page and
 # manage.py import_statement, in bytes.
 REVOPS_STATEMENT_MAX_BYTES = env_int("REVOPS_STATEMENT_MAX_BYTES", 10 * 1_048_576, minimum=1024)
