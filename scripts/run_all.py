@@ -2,8 +2,10 @@
 
     python scripts/run_all.py
 
-Starts `manage.py runserver 127.0.0.1:$PORT` (PORT defaults to 8000) and
-`manage.py qcluster` with the Python running this script, and, when the
+Starts `manage.py runserver 127.0.0.1:$PORT` (PORT defaults to 8000),
+`manage.py qcluster` with the Python running this script, the demo's fake
+NetSuite, HubSpot and AvaTax (FAKE_ERP_PORT 8440, FAKE_HUBSPOT_PORT 8430,
+FAKE_AVATAX_PORT 8450, on 127.0.0.1 only), and, when the
 `localstripe` package is installed (a development dependency), a fake Stripe
 server: `scripts/localstripe_server.py $LOCALSTRIPE_PORT` (default 8420, on
 127.0.0.1 only). One Ctrl-C (SIGINT), SIGTERM or SIGHUP stops them all and exits
@@ -67,6 +69,22 @@ def _commands(port: str, stripe_port: str | None) -> dict[str, list[str]]:
         "connectors.erp.fake_server",
         "--port",
         _port("FAKE_ERP_PORT", "8440"),
+    ]
+    # The demo trickle's fake HubSpot and fake AvaTax (connectors hubspot-local and
+    # avatax-local, set up by manage.py demo_trickle).
+    commands["fake-hubspot"] = [
+        sys.executable,
+        "-m",
+        "connectors.hubspot.fake_server",
+        "--port",
+        _port("FAKE_HUBSPOT_PORT", "8430"),
+    ]
+    commands["fake-avatax"] = [
+        sys.executable,
+        "-m",
+        "connectors.avalara.fake_server",
+        "--port",
+        _port("FAKE_AVATAX_PORT", "8450"),
     ]
     if stripe_port is not None:
         commands["localstripe"] = [
