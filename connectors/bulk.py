@@ -366,8 +366,13 @@ def _invoice_spec(rec: r.InvoiceRecord, ctx, targets) -> services.InvoiceSpec:
     """As `writers._create_invoice` creates an invoice."""
     from connectors.tax_check import check_invoice_tax
 
+    from revops.correlation import correlation_scope
+
+    contract = targets.get(("contract", rec.contract_external_id)) if rec.contract_external_id else None
     # A tax mismatch raises here: the record goes one by one, which opens TAX_MISMATCH.
-    check_invoice_tax(rec, ctx, customer=targets[("customer", rec.customer_external_id)])
+    # The tax engine's request carries the contract's flow id, as on the one-by-one path.
+    with correlation_scope(getattr(contract, "correlation_id", None)):
+        check_invoice_tax(rec, ctx, customer=targets[("customer", rec.customer_external_id)])
     lines = [
         billing.InvoiceLineSpec(
             description=line.description,
