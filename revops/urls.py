@@ -7,6 +7,7 @@ urlpatterns = [
     path("webhooks/", include("connectors.webhook_urls")),
     path("connectors/", include("connectors.urls")),
     path("exceptions/", include("exceptions_queue.urls")),
+    path("bank/", include("reconciliation.statements.urls")),
     path("api/", include("revops.api.urls")),
     path("", include("revops.web.urls")),
 ]

@@ -19,6 +19,7 @@ from revops.models import BusinessEvent, CustomerContact, OwnershipRule, TaxJuri
 from tests import factories as f
 from tests.connectors import memory_kind  # noqa: F401 - registers the "memory" connector kind
 from tests.connectors.files.walk import walk_objects
+from tests.statements.walk import walk_statement
 
 ROLES = ("anonymous", "no_role", "analyst", "integration_admin", "auditor", "superuser")
 
@@ -142,6 +143,10 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "exceptions_queue:dismiss": (ACT_ON_EXCEPTIONS, True),
     "exceptions_queue:resubmit": (ACT_ON_EXCEPTIONS, True),
     "exceptions_queue:check": (ACT_ON_EXCEPTIONS, True),
+    # Bank statements: everyone with a role reads; analysts and admins upload.
+    "statements:list": (READ, False),
+    "statements:detail": (READ, False),
+    "statements:upload": (EDIT_MASTER_DATA, True),
     "api_tokens": (MANAGE_TOKENS, False),
     "api_token_add": (ADD_TOKEN, True),
     "api_token_revoke": (REVOKE_TOKEN, True),
@@ -287,6 +292,7 @@ KWARGS = {
     "exceptions_queue:resubmit": lambda o: {"pk": o["exception_item"].pk},
     "exceptions_queue:check": lambda o: {"pk": o["exception_item"].pk},
     "connectors:files:detail": lambda o: {"pk": o["file_import"].pk},
+    "statements:detail": lambda o: {"pk": walk_statement(o).pk},
     "connectors:files:mapping_edit": lambda o: {"pk": o["column_mapping"].pk},
     "webhook": lambda o: {"name": "no-such-connector"},
     "customer_detail": lambda o: {"pk": o["customer"].pk},
