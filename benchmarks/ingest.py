@@ -4,9 +4,14 @@ A synthetic connector kind serves customers and invoices (two lines each, one
 invoice per customer) in pages of 500. They go through the same engine as any
 connector: raw store, mapping, validation, canonical writes through the
 services with history and business events, cursor commits (new records take
-the engine's set-based path, `connectors.bulk`). The same run also times plain
-per-row Django `save()` of the same number of customer rows (no services; the
+the engine's set-based path, `connectors.bulk`; consecutive pages share a
+transaction up to REVOPS_SYNC_BATCH_RECORDS records, `--batch`). The same run
+also times plain per-row Django `save()` of customer rows (no services; the
 history row simple_history's signal adds is included) as the baseline.
+
+Besides wall-clock rates, it reports the CPU each record costs (this Python
+process plus its PostgreSQL backend) beside the CPU a baseline row costs: on a
+machine other work keeps busy, CPU time moves much less than elapsed time.
 
 Where the time goes is measured, not estimated: each phase is timed where it
 happens (the bulk path and services time their own phases, this script wraps
@@ -180,9 +185,10 @@ def _timed_call(phase, function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
-def _baseline(records: int) -> float:
+def _baseline(records: int) -> tuple[float, float]:
     """Plain per-row save() of customers in one transaction (Customer is
-    history-tracked, so simple_history's signal adds one history row each)."""
+    history-tracked, so simple_history's signal adds one history row each):
+    rows/s and CPU seconds per row (Python and its PostgreSQL backend)."""
     from django.db import transaction
 
     from revops.models import Customer, LegalEntity
@@ -191,13 +197,17 @@ def _baseline(records: int) -> float:
     entity = LegalEntity.objects.create(
         code="US01", name="Bench Inc.", country="US", functional_currency="USD"
     )
+    backend = _backend_cpu()
+    python = time.process_time()
     started = time.perf_counter()
     with transaction.atomic():
         for i in range(records):
             Customer(
                 number=f"B{i:08d}", name=f"Baseline {i}", legal_entity=entity, currency="USD", country="US"
             ).save()
-    return records / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - python + (_backend_cpu() - backend if backend is not None else 0.0)
+    return records / elapsed, cpu / records
 
 
 def _backend_cpu() -> float | None:
@@ -220,7 +230,7 @@ def _pipeline(statements):
     from connectors.models import Connector
     from revops.models import LegalEntity
     from revops.services import bulk_rows
-    from revops.services.bulk_rows import STATEMENTS, TIMINGS
+    from revops.services.bulk_rows import CPU_TIMINGS, STATEMENTS, TIMINGS
 
     _empty_tables()
     bulk_rows._GROWTH.clear()  # each run starts as a fresh worker would: tables analyzed again as they grow
@@ -230,6 +240,7 @@ def _pipeline(statements):
     connector = Connector.objects.create(name="synthetic", kind="synthetic", legal_entity=entity)
     run = engine.run_create(connector=connector, trigger="manual")
     TIMINGS.clear()
+    CPU_TIMINGS.clear()
     STATEMENTS.clear()
     statements[0] = 0
     backend = _backend_cpu()
@@ -239,7 +250,7 @@ def _pipeline(statements):
     elapsed = time.perf_counter() - started
     python = time.process_time() - python
     backend = _backend_cpu() - backend if backend is not None else None
-    cpu = {"python": python, "postgres": backend}
+    cpu = {"python": python, "postgres": backend, "phases": dict(CPU_TIMINGS)}
     return run, elapsed, dict(TIMINGS), statements[0] + STATEMENTS["copy"], cpu
 
 
@@ -251,6 +262,12 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument(
         "--page", type=int, default=PAGE, help="records per source page (one transaction each)"
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="records of consecutive pages per transaction (REVOPS_SYNC_BATCH_RECORDS; default: its setting)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; medians are reported")
     parser.add_argument("--profile-records", type=int, default=2_000, help="0: no profile")
@@ -264,6 +281,8 @@ def main() -> None:
 
     _ensure_database(args.database_url)
     _production_like_environment(args.database_url)
+    if args.batch is not None:
+        os.environ["REVOPS_SYNC_BATCH_RECORDS"] = str(args.batch)
     import django
 
     django.setup()
@@ -273,21 +292,32 @@ def main() -> None:
     from connectors.base import _KINDS
 
     statements = _instrument(_synthetic_kind(args.records, args.page))
-    print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    from django.conf import settings
 
-    baselines, rates, phases = [], [], []
+    print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"source pages of {args.page:,} records, up to {settings.REVOPS_SYNC_BATCH_RECORDS:,} records "
+        "a transaction"
+    )
+
+    baselines, baseline_cpus, rates, cpus, phases = [], [], [], [], []
     for attempt in range(1, args.repeat + 1):
         baseline_records = args.records if args.baseline_records is None else args.baseline_records
-        baselines.append(_baseline(baseline_records) if baseline_records else float("nan"))
+        rate, per_row = _baseline(baseline_records) if baseline_records else (float("nan"), float("nan"))
+        baselines.append(rate)
+        baseline_cpus.append(per_row)
         run, elapsed, timings, executed, cpu = _pipeline(statements)
         rates.append(run.read / elapsed)
+        cpus.append((cpu["python"] + (cpu["postgres"] or 0.0)) / run.read)
         phases.append((elapsed, timings, cpu))
         print(
             f"run {attempt}: {run.read:,} records ({run.created:,} created, {run.business_errors} business "
-            f"errors, status {run.status}) in {elapsed:.1f} s = {rates[-1]:,.0f} records/s; "
-            f"{executed / run.read:.3f} SQL statements per record; baseline {baselines[-1]:,.0f} rows/s"
+            f"errors, status {run.status}) in {elapsed:.1f} s = {rates[-1]:,.0f} records/s, "
+            f"{cpus[-1] * 1e6:,.0f} µs CPU a record; {executed / run.read:.3f} SQL statements per record; "
+            f"baseline {baselines[-1]:,.0f} rows/s, {baseline_cpus[-1] * 1e6:,.0f} µs CPU a row"
         )
     pipeline, baseline = statistics.median(rates), statistics.median(baselines)
+    cpu_record, cpu_row = statistics.median(cpus), statistics.median(baseline_cpus)
     print(
         f"pipeline (raw store + map + services + history + events), median of {args.repeat}: "
         f"{pipeline:,.0f} records/s"
@@ -296,21 +326,31 @@ def main() -> None:
         f"baseline (plain per-row Django save() of a customer), median of {args.repeat}: {baseline:,.0f} rows/s"
     )
     print(f"ratio pipeline / baseline: {pipeline / baseline:.2f}")
+    print(
+        f"CPU (Python + its PostgreSQL backend), medians: {cpu_record * 1e6:,.0f} µs a record against "
+        f"{cpu_row * 1e6:,.0f} µs a baseline row (ratio {cpu_row / cpu_record:.2f}); Python and PostgreSQL "
+        f"take turns, so on an idle machine about {1 / cpu_record:,.0f} records/s"
+    )
     print(f"machine after the runs: load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     elapsed, timings, cpu = sorted(phases, key=lambda p: p[0])[len(phases) // 2]
     postgres = f"{cpu['postgres']:.1f} s" if cpu["postgres"] is not None else "not measurable (remote server)"
     print(
         f"\nwhere the time goes (median run, {elapsed:.1f} s): CPU of this Python process {cpu['python']:.1f} s, "
-        f"of its PostgreSQL backend {postgres}; by phase:"
+        f"of its PostgreSQL backend {postgres}; by phase, elapsed and the Python CPU in it (the rest is "
+        "waiting, for PostgreSQL or for a core):"
     )
-    accounted = 0.0
+    accounted = cpu_accounted = 0.0
     for key, label in PHASES:
-        seconds = timings.get(key, 0.0)
+        seconds, python = timings.get(key, 0.0), cpu["phases"].get(key, 0.0)
         accounted += seconds
-        print(f"  {label:<40} {seconds:7.2f} s  {100 * seconds / elapsed:5.1f} %")
-    rest = elapsed - accounted
-    print(f"  {'other (engine loop, savepoints, runs)':<40} {rest:7.2f} s  {100 * rest / elapsed:5.1f} %")
+        cpu_accounted += python
+        print(f"  {label:<40} {seconds:7.2f} s  {100 * seconds / elapsed:5.1f} %   Python {python:6.2f} s")
+    rest, python = elapsed - accounted, cpu["python"] - cpu_accounted
+    print(
+        f"  {'other (engine loop, savepoints, runs)':<40} {rest:7.2f} s  {100 * rest / elapsed:5.1f} %"
+        f"   Python {python:6.2f} s"
+    )
 
     if args.profile_records:
         # The hottest functions, on a fresh slice.

@@ -3,10 +3,12 @@ record through the revops services, commit the page with its cursor.
 
 Every record read is accounted for in its run's counts, which the database
 checks add up (read = created + updated + unchanged + skipped + business
-errors). A page is one transaction: a worker killed mid-page loses nothing,
-because the cursor only moves with the committed page, and the next delivery
-of the task resumes the run from there; records already stored are recognised
-by their content hash and change nothing.
+errors). Consecutive pages are written in one transaction with the cursor
+after them (`REVOPS_SYNC_BATCH_RECORDS` records or so): a worker killed
+mid-batch loses nothing, because the cursor only moves with the committed
+records, and the next delivery of the task resumes the run from there;
+records already stored are recognised by their content hash and change
+nothing.
 """
 
 from __future__ import annotations
@@ -178,17 +180,46 @@ def _sync_stream(run: SyncRun, kind: ConnectorKind, stream: str) -> None:
             .values_list("value", flat=True)
             .first()
         )
+    # Source pages are written together, in one transaction per
+    # REVOPS_SYNC_BATCH_RECORDS records or so: each transaction has a fixed cost
+    # (lookups, one COPY per table, the commit) that a vendor's small pages
+    # would otherwise pay again and again. The cursor still only moves with
+    # the committed records, so a worker killed mid-batch resumes after the
+    # last commit and fetches the pages since then again.
+    batch = settings.REVOPS_SYNC_BATCH_RECORDS
+    pending: list[RawRecord] = []
+    pages = 0
     while True:
-        page = kind.fetch(stream, cursor, full=run.full)
-        with transaction.atomic():
-            counts = process_records(page.records, run=run, kind=kind)
-            _commit_page(run, stream, page.cursor, page.done, counts)
+        try:
+            page = kind.fetch(stream, cursor, full=run.full)
+        except Exception:
+            # What was fetched before the fault is written first, so the retry
+            # resumes after it rather than fetching it again.
+            if pages:
+                _write_pages(run, kind, stream, pending, pages, cursor, done=False)
+            raise
+        pending.extend(page.records)
+        pages += 1
+        if page.done or len(pending) >= batch:
+            _write_pages(run, kind, stream, pending, pages, page.cursor, done=page.done)
+            pending, pages = [], 0
         if page.done:
             return
         cursor = page.cursor
 
 
-def _commit_page(run: SyncRun, stream: str, cursor: dict | None, done: bool, counts: Counter) -> None:
+def _write_pages(
+    run: SyncRun, kind: ConnectorKind, stream: str, raws: list[RawRecord], pages: int, cursor, *, done: bool
+) -> None:
+    """The records of `pages` source pages and the cursor after them, in one transaction."""
+    with transaction.atomic():
+        counts = process_records(raws, run=run, kind=kind)
+        _commit_page(run, stream, cursor, done, counts, pages=pages)
+
+
+def _commit_page(
+    run: SyncRun, stream: str, cursor: dict | None, done: bool, counts: Counter, *, pages: int = 1
+) -> None:
     locked = SyncRun.objects.select_for_update().get(pk=run.pk)
     after = dict(locked.cursor_after)
     after[stream] = {**(cursor or {}), "_done": done}
@@ -200,7 +231,7 @@ def _commit_page(run: SyncRun, stream: str, cursor: dict | None, done: bool, cou
         cursor_after=after,
         stream=stream,
         heartbeat_at=timezone.now(),
-        pages=F("pages") + 1,
+        pages=F("pages") + pages,
         read=F("read") + sum(counts.values()),
         **{name: F(name) + value for name, value in counts.items()},
     )

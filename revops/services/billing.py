@@ -33,6 +33,7 @@ from revops.models import (
 from revops.models.base import stamp
 from revops.money import MoneyError, check_currency, money_text, quantize, to_decimal
 from revops.services.events import event_record
+from revops.validators import model_instance
 
 ZERO = Decimal(0)
 
@@ -109,19 +110,22 @@ def _build_lines(specs: list[InvoiceLineSpec], currency: str, tax_mode: str) -> 
         if tax_mode == TaxMode.INCLUSIVE and tax > amount:
             raise field_error(f"lines[{number}].tax_amount", "Included tax cannot exceed the line amount.")
         built.append(
-            InvoiceLine(
-                line_number=number,
-                product=spec.product,
-                contract_line=spec.contract_line,
-                description=(spec.description or "").strip()[:300] or "(no description)",
-                quantity=quantity,
-                unit_amount=unit_amount,
-                amount=amount,
-                tax_amount=tax,
-                tax_rate=rate,
-                tax_jurisdiction=spec.tax_jurisdiction,
-                period_start=spec.period_start,
-                period_end=spec.period_end,
+            model_instance(
+                InvoiceLine,
+                {
+                    "line_number": number,
+                    "product": spec.product,
+                    "contract_line": spec.contract_line,
+                    "description": (spec.description or "").strip()[:300] or "(no description)",
+                    "quantity": quantity,
+                    "unit_amount": unit_amount,
+                    "amount": amount,
+                    "tax_amount": tax,
+                    "tax_rate": rate,
+                    "tax_jurisdiction": spec.tax_jurisdiction,
+                    "period_start": spec.period_start,
+                    "period_end": spec.period_end,
+                },
             )
         )
     return built
@@ -195,24 +199,27 @@ def invoice_build(
             f"The lines add up to {money_text(total, currency)} but the document states "
             f"{money_text(expected_total, currency)}.",
         )
-    invoice = Invoice(
-        number=number,
-        customer=customer,
-        contract=contract,
-        legal_entity=legal_entity,
-        currency=currency,
-        issue_date=issue_date,
-        due_date=due_date,
-        period_start=period_start,
-        period_end=period_end,
-        status=Invoice.Status.DRAFT,
-        tax_mode=tax_mode,
-        subtotal=subtotal,
-        tax_total=tax_total,
-        total=total,
-        amount_due=total,
-        correlation_id=contract.correlation_id if contract else uuid.uuid4(),
-        memo=memo,
+    invoice = model_instance(
+        Invoice,
+        {
+            "number": number,
+            "customer": customer,
+            "contract": contract,
+            "legal_entity": legal_entity,
+            "currency": currency,
+            "issue_date": issue_date,
+            "due_date": due_date,
+            "period_start": period_start,
+            "period_end": period_end,
+            "status": Invoice.Status.DRAFT,
+            "tax_mode": tax_mode,
+            "subtotal": subtotal,
+            "tax_total": tax_total,
+            "total": total,
+            "amount_due": total,
+            "correlation_id": contract.correlation_id if contract else uuid.uuid4(),
+            "memo": memo,
+        },
     )
     return invoice, built
 

@@ -56,6 +56,7 @@ from revops.services.bulk_rows import (
     rows_insert,
     timed,
 )
+from revops.validators import model_instance
 
 T = TypeVar("T")
 _STORED = Decimal(1).scaleb(-AMOUNT_PLACES)
@@ -186,8 +187,8 @@ class CustomerSpec:
     external_id: str = ""  # linked when `system` is given
 
 
-def _built_customer(spec: CustomerSpec) -> tuple[Customer, list[CustomerContact]]:
-    customer = parties.customer_build(
+def _customer_values(spec: CustomerSpec) -> dict[str, Any]:
+    return parties.customer_values(
         number=spec.number,
         name=spec.name,
         legal_entity=spec.legal_entity,
@@ -195,23 +196,27 @@ def _built_customer(spec: CustomerSpec) -> tuple[Customer, list[CustomerContact]
         country=spec.country,
         **spec.details,
     )
+
+
+def _checked_customer(spec: CustomerSpec, values: dict[str, Any]) -> tuple[Customer, list[CustomerContact]]:
+    """The customer checked as `customer_create` checks it (on its values: no
+    model is built for a customer that fails), then built, with its contacts."""
+    customer = model_instance(
+        Customer, {**parties.check_customer_values(values), "legal_entity": spec.legal_entity}
+    )
     contacts = [
         parties.contact_build(
             customer=customer, name=c.name, email=c.email, phone=c.phone, role=c.role, is_primary=i == 0
         )
         for i, c in enumerate(spec.contacts)
     ]
-    return customer, contacts
-
-
-def _check_customer(customer: Customer, contacts: list[CustomerContact]) -> None:
-    parties.check_customer(customer, unique=False)
     emails: set[str] = set()
     for contact in contacts:
         parties.check_contact(contact, unique=False)
         if contact.email.lower() in emails:
             raise field_error("email", f"{contact.email} is already a contact of this customer.")
         emails.add(contact.email.lower())
+    return customer, contacts
 
 
 @transaction.atomic
@@ -228,32 +233,35 @@ def customers_create_many(
     attribution(actor, reason)  # a blank reason fails before anything is checked
     result: BulkResult[Customer] = BulkResult()
     with timed("validate"):
-        built: dict[int, tuple[Customer, list[CustomerContact]]] = {}
+        values: dict[int, dict[str, Any]] = {}
         for index, spec in enumerate(specs):
             try:
-                built[index] = _built_customer(spec)
+                values[index] = _customer_values(spec)
             except DomainValidationError as exc:
                 result.rejected[index] = _errors(exc)
-        numbers = [customer.number for customer, _ in built.values()]
         taken = {
             row[0]
-            for row in lookup(Customer.objects.filter(AnyOf(F("number"), numbers)).values_list("number"))
+            for row in lookup(
+                Customer.objects.filter(
+                    AnyOf(F("number"), [v["number"] for v in values.values()])
+                ).values_list("number")
+            )
         }
-        refs = _ExternalIds(system, "customer", [specs[index].external_id for index in built])
+        refs = _ExternalIds(system, "customer", [specs[index].external_id for index in values])
+        built: dict[int, tuple[Customer, list[CustomerContact]]] = {}
         accepted: dict[int, str] = {}
-        for index, (customer, contacts) in built.items():
-            if customer.number in taken:
-                result.rejected[index] = field_error(
-                    "number", f"Customer number {customer.number} is already in use."
-                )
+        for index, its_values in values.items():
+            number = its_values["number"]
+            if number in taken:
+                result.rejected[index] = field_error("number", f"Customer number {number} is already in use.")
                 continue
             try:
-                _check_customer(customer, contacts)
+                built[index] = _checked_customer(specs[index], its_values)
                 accepted[index] = refs.take(specs[index].external_id)
             except DomainValidationError as exc:
                 result.rejected[index] = _errors(exc)
                 continue
-            taken.add(customer.number)  # a later spec with this number comes second, as one by one
+            taken.add(number)  # a later spec with this number comes second, as one by one
     if result.rejected and not partial:
         raise BulkValidationError(result.rejected)
     _write_customers(

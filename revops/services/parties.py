@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import transaction
@@ -14,7 +15,7 @@ from revops.money import CURRENCY_EXPONENTS
 from revops.services._common import UpdateResult, changed_fields, clean_fields, reject_unknown
 from revops.services.events import event_record
 from revops.services.ownership import guard_changes, override_note
-from revops.validators import COUNTRY_RE, normalise_tax_id, tax_id_problem
+from revops.validators import COUNTRY_RE, field_errors, model_values, normalise_tax_id, tax_id_problem
 
 CUSTOMER_EDITABLE = (
     "name",
@@ -122,15 +123,51 @@ def check_customer(customer: Customer, *, unique: bool = True) -> None:
     clean_fields(customer, exclude=["legal_entity"], unique=unique)
 
 
+def check_customer_values(values: dict[str, Any]) -> dict[str, Any]:
+    """`check_customer(unique=False)` on `customer_values` instead of a built
+    customer (bulk creation checks thousands without building each): the same
+    rules, then the model's own field validation. Returns every column of the
+    row, cleaned."""
+    row = model_values(Customer, values)
+    errors = customer_rule_errors(SimpleNamespace(**row))
+    if errors:
+        raise DomainValidationError(errors)
+    cleaned, errors = field_errors(Customer, values, exclude=["legal_entity"])
+    if errors:
+        raise DomainValidationError(errors)
+    row.update(cleaned)
+    return row
+
+
+def customer_values(
+    *, number: str, name: str, legal_entity: LegalEntity, currency: str, country: str, **details: Any
+) -> dict[str, Any]:
+    """`customer_create`'s arguments as the customer's field values, normalised
+    (pure; not yet validated)."""
+    reject_unknown(details, CUSTOMER_EDITABLE, "Customer")
+    values = normalise_customer_values({"name": name, "country": country, **details})
+    return {
+        "number": number.strip(),
+        "legal_entity": legal_entity,
+        "currency": currency.strip().upper(),
+        **values,
+    }
+
+
 def customer_build(
     *, number: str, name: str, legal_entity: LegalEntity, currency: str, country: str, **details: Any
 ) -> Customer:
     """An unsaved customer from `customer_create`'s arguments, normalised (pure;
     not yet validated)."""
-    reject_unknown(details, CUSTOMER_EDITABLE, "Customer")
-    values = normalise_customer_values({"name": name, "country": country, **details})
     return Customer(
-        number=number.strip(), legal_entity=legal_entity, currency=currency.strip().upper(), **values
+        **customer_values(
+            number=number,
+            name=name,
+            legal_entity=legal_entity,
+            currency=currency,
+            country=country,
+            **details,
+        )
     )
 
 

@@ -548,7 +548,8 @@ def test_a_constraint_error_hands_the_page_to_the_one_by_one_path(monkeypatch, c
     assert ExternalRef.objects.count() == 3 and InboundRecord.objects.count() == 3
 
 
-def test_a_single_record_goes_one_by_one(connector, source, monkeypatch):
+def test_a_single_record_goes_one_by_one(connector, source, monkeypatch, settings):
+    settings.REVOPS_SYNC_BATCH_RECORDS = 1  # each page in its own transaction
     taken = []
     original = bulk.process_batch
 

@@ -217,7 +217,28 @@ def test_counts_that_do_not_add_up_are_refused_by_the_database(connector):
         SyncRun.objects.filter(pk=run.pk).update(read=5, created=4)
 
 
+def test_consecutive_pages_are_written_together_up_to_the_batch_size(
+    connector, memory_source, settings, monkeypatch
+):
+    settings.REVOPS_SYNC_BATCH_RECORDS = 4
+    memory_source.source["customer"] = _customers(7)
+    written = []
+    process = engine.process_records
+
+    def spy(raws, **kwargs):
+        written.append([raw.external_id for raw in raws])
+        return process(raws, **kwargs)
+
+    monkeypatch.setattr(engine, "process_records", spy)
+    run = _run(connector)
+    # Pages of two: the first two pages in one transaction, the last two in another.
+    assert written == [["cus_1", "cus_2", "cus_3", "cus_4"], ["cus_5", "cus_6", "cus_7"], []]
+    assert (run.read, run.created, run.pages) == (7, 7, 5)
+    _assert_counts_add_up(run)
+
+
 def test_a_run_whose_worker_died_resumes_from_the_last_committed_page(connector, memory_source, settings):
+    settings.REVOPS_SYNC_BATCH_RECORDS = 4  # the first two pages of two commit together
     memory_source.source["customer"] = _customers(7)
     run = engine.run_create(connector=connector, trigger="manual")
     original = MemoryKind.fetch

@@ -236,6 +236,14 @@ def _refusal(call):
         {"details": {"favourite_colour": "blue"}},
         {"contacts": (bulk.ContactSpec(name="X", email="not-an-email"),)},
         {"contacts": (bulk.ContactSpec(name="", email="x@example.com"),)},
+        # What only the model's fields hold (checked on values, without building the customer):
+        {"name": "N" * 201},
+        {"number": "C" * 41},
+        {"details": {"city": "C" * 101, "postal_code": "P" * 21}},
+        {"details": {"status": "dormant"}},
+        {"details": {"payment_terms_days": -1}},
+        {"details": {"payment_terms_days": "thirty"}},
+        {"name": "", "country": "", "currency": ""},
     ],
 )
 def test_it_refuses_what_the_services_refuse_with_their_message(entity, bad):

@@ -54,6 +54,7 @@ def test_killing_the_worker_mid_sync_loses_and_duplicates_nothing(localstripe, s
         **os.environ,
         "DATABASE_URL": _database_url(),
         "REVOPS_SYNC_PAGE_SIZE": "2",
+        "REVOPS_SYNC_BATCH_RECORDS": "2",  # a transaction per page, so it can be killed between them
         "REVOPS_CONNECTOR_ALLOWED_PRIVATE_NETWORKS": "127.0.0.1",
     }
     worker = subprocess.Popen(  # noqa: S603 - the project's own command
