@@ -16,10 +16,12 @@ from reconciliation.statements.models import BankEntry, BankStatement, Statement
 pytestmark = pytest.mark.django_db
 
 
-def _breaks(constraint: str, action) -> None:
+def _breaks(constraint: str, action, *, columns: str = "") -> None:
+    """PostgreSQL names the constraint; SQLite names a unique constraint's columns."""
     with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
         action()
-    assert constraint in str(excinfo.value)
+    message = str(excinfo.value)
+    assert constraint in message or (columns and f"UNIQUE constraint failed: {columns}" in message)
 
 
 def _update(obj, **values):
@@ -57,7 +59,11 @@ def entry(statement) -> BankEntry:
 
 def test_it_refuses_the_same_file_twice():
     _file()
-    _breaks("statement_file_sha256_unique", lambda: _file(original_name="copy.sta"))
+    _breaks(
+        "statement_file_sha256_unique",
+        lambda: _file(original_name="copy.sta"),
+        columns="statements_statementfile.sha256",
+    )
 
 
 def test_it_refuses_a_sha256_that_is_not_hex():
@@ -80,6 +86,7 @@ def test_it_refuses_the_same_statement_twice(statement):
             period_start=statement.period_start,
             period_end=statement.period_end,
         ),
+        columns="statements_bankstatement.account, statements_bankstatement.bank_statement_id",
     )
 
 
@@ -115,6 +122,7 @@ def test_it_refuses_two_entries_in_one_place(entry):
         lambda: BankEntry.objects.create(
             statement=entry.statement, sequence=1, amount=Decimal("1"), direction="credit", currency="EUR"
         ),
+        columns="statements_bankentry.statement_id, statements_bankentry.sequence",
     )
 
 
