@@ -39,6 +39,7 @@ SOURCE_SYSTEM = "bank"
 DEFAULT_MAX_BYTES = 10 * 1_048_576
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+ACCOUNT_MAX = BankStatement._meta.get_field("account").max_length
 
 
 class StatementRefused(Exception):
@@ -174,6 +175,11 @@ def _validate(statement: Statement, number: int) -> None:
     where = f"Statement {number} ({statement.account or 'no account'}, {statement.statement_id or 'no id'})"
     if not statement.account:
         raise StatementParseError(f"{where}: the account is missing.")
+    if len(statement.account) > ACCOUNT_MAX:
+        raise StatementParseError(
+            f"{where}: the account identifier has {len(statement.account)} characters; an IBAN or account "
+            f"number has at most {ACCOUNT_MAX}."
+        )
     if not CURRENCY_RE.match(statement.currency):
         raise StatementParseError(f"{where}: {statement.currency!r} is not an ISO 4217 currency code.")
     if statement.period_end is None:

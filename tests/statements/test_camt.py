@@ -181,3 +181,9 @@ def test_it_refuses_entity_expansion():
     )
     with pytest.raises(StatementParseError, match="refused for safety"):
         camt.parse(bomb)
+
+
+def test_it_refuses_an_encoding_it_cannot_read():
+    broken = sample(FFFS_053).replace(b'encoding="UTF-8"', b'encoding="UTF58"', 1)
+    with pytest.raises(StatementParseError, match="declares a character encoding that cannot be read"):
+        camt.parse(broken)

@@ -183,3 +183,10 @@ def test_it_refuses_amounts_with_more_decimals_than_it_stores(actor):
     content = b":20:X\n:25:A\n:28C:1\n:60F:C130101EUR10,001\n:62F:C130101EUR10,001\n-\n"
     with pytest.raises(StatementRefused, match="has more than 2 decimals"):
         statement_import(content=content, filename="x.sta", actor=actor)
+
+
+def test_it_refuses_an_account_identifier_longer_than_it_stores(actor):
+    content = sample("mt940/citi_mt940.txt").replace(b":25:123456789", b":25:" + b"9" * 71)
+    with pytest.raises(StatementRefused, match="the account identifier has 71 characters"):
+        statement_import(content=content, filename="long.txt", actor=actor)
+    assert not StatementFile.objects.exists()

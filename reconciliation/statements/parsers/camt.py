@@ -73,6 +73,10 @@ def _document(content: bytes) -> Element:
         raise StatementParseError(
             f"Line {line}, column {column + 1}: the XML is not well-formed ({_reason(exc)})."
         ) from None
+    except LookupError as exc:
+        raise StatementParseError(
+            f"The XML declares a character encoding that cannot be read ({exc})."
+        ) from None
     except DefusedXmlException as exc:
         raise StatementParseError(f"The XML uses a construct refused for safety ({exc}).") from None
 
