@@ -144,17 +144,22 @@ def statement_import(
     except StatementParseError as exc:
         raise StatementRefused(exc.message) from None
     name = (filename or "statement").strip()[-255:]
-    try:
+
+    def store() -> ImportResult:
         with transaction.atomic():
             return _store(
                 parsed, name=name, digest=digest, size=len(content), actor=actor, entity=legal_entity
             )
+
+    try:
+        return store()
     except IntegrityError:
-        # The same file, imported at the same moment by someone else.
         known = StatementFile.objects.filter(sha256=digest).first()
-        if known is None:
-            raise
-        return _already_imported(known)
+        if known is not None:  # the same file, imported at this moment by someone else
+            return _already_imported(known)
+    # Another file holding one of these statements was imported at this moment: once
+    # more, and that statement is found and left alone.
+    return store()
 
 
 def _already_imported(file: StatementFile) -> ImportResult:
@@ -221,12 +226,7 @@ def _store(parsed: list[Statement], *, name, digest, size, actor, entity) -> Imp
     seen: dict[tuple, BankStatement] = {}
     for statement in parsed:
         key = (statement.account, statement.statement_id, statement.period_end)
-        existing = (
-            seen.get(key)
-            or BankStatement.objects.filter(
-                account=key[0], bank_statement_id=key[1], period_end=key[2]
-            ).first()
-        )
+        existing = seen.get(key) or _existing_statement(*key)
         if existing is not None:
             result.statements.append(
                 StatementOutcome(existing, created=False, exception_item_id=_open_item_id(existing))
@@ -239,6 +239,12 @@ def _store(parsed: list[Statement], *, name, digest, size, actor, entity) -> Imp
     stamp(file, actor, f"Recorded what {name} held")
     file.save(update_fields=["summary"])
     return result
+
+
+def _existing_statement(account: str, statement_id: str, period_end) -> BankStatement | None:
+    return BankStatement.objects.filter(
+        account=account, bank_statement_id=statement_id[:140], period_end=period_end
+    ).first()
 
 
 def _create_statement(parsed: Statement, *, file, actor, entity) -> StatementOutcome:

@@ -190,3 +190,22 @@ def test_it_refuses_an_account_identifier_longer_than_it_stores(actor):
     with pytest.raises(StatementRefused, match="the account identifier has 71 characters"):
         statement_import(content=content, filename="long.txt", actor=actor)
     assert not StatementFile.objects.exists()
+
+
+def test_it_skips_a_statement_stored_by_a_concurrent_import_of_another_file(actor, monkeypatch):
+    from reconciliation.statements import services
+
+    _import("mt940/betterplace_sepa_mt9401.sta", actor)
+    lookups = []
+    real = services._existing_statement
+
+    def not_yet_committed(*key):
+        # The first look-up runs before the other import's statement is visible.
+        lookups.append(key)
+        return None if len(lookups) == 1 else real(*key)
+
+    monkeypatch.setattr(services, "_existing_statement", not_yet_committed)
+    result = _import("mt940/betterplace_sepa_snippet.sta", actor)
+    assert [o.created for o in result.statements] == [False, False]
+    assert StatementFile.objects.count() == 2
+    assert BankStatement.objects.count() == 26
