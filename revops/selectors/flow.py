@@ -97,8 +97,9 @@ class Flow:
     exceptions: list[FlowException]
     postings: list[FlowPosting]
     events: list[BusinessEvent]
-    invoices_cut: bool
+    invoices_cut: bool  # the flow has more invoices than INVOICES_SHOWN
     now: dt.datetime
+    invoices_limit: int = INVOICES_SHOWN
 
     @property
     def steps(self) -> list[FlowStep]:

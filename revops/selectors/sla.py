@@ -84,6 +84,14 @@ PAYMENT_POSTING = Sla(
 )
 ERP_SYNC = Sla("erp_sync", "ERP sync", "REVOPS_SLA_ERP_SYNC_HOURS", "invoice issued", "posted to the ERP")
 SLAS = {sla.key: sla for sla in (ORDER_ACTIVATION, INVOICE_GENERATION, PAYMENT_POSTING, ERP_SYNC)}
+PAYMENT_HANDLED = ("payment.applied", "payment.reversed")
+# The events that end each SLA's clock.
+ENDS = {
+    "order_activation": ("contract.activated",),
+    "invoice_generation": ("invoice.issued",),
+    "payment_posting": PAYMENT_HANDLED,
+    "erp_sync": ("revenue.handed_off",),
+}
 
 
 @dataclass(frozen=True)
@@ -116,19 +124,21 @@ def period_ended_at(period_end: dt.date) -> dt.datetime:
 # -- the dashboard's counts and the list behind each ------------------------------------------------
 
 
-def _first(event_type: str) -> Subquery:
-    """When the subject of the outer event first had an event of `event_type`."""
+def _first(*event_types: str) -> Subquery:
+    """When the subject of the outer event first had an event of one of `event_types`."""
     return Subquery(
         BusinessEvent.objects.filter(
-            subject_type=OuterRef("subject_type"), subject_id=OuterRef("subject_id"), type=event_type
+            subject_type=OuterRef("subject_type"), subject_id=OuterRef("subject_id"), type__in=event_types
         )
         .order_by("occurred_at", "id")
         .values("occurred_at")[:1]
     )
 
 
-def _later_than(field, limit: dt.timedelta):
-    return ExpressionWrapper(F(field) + limit, output_field=DateTimeField())
+def _same_subject(*event_types: str) -> QuerySet[BusinessEvent]:
+    return BusinessEvent.objects.filter(
+        subject_type=OuterRef("subject_type"), subject_id=OuterRef("subject_id"), type__in=event_types
+    )
 
 
 def _window(since: dt.datetime, event_types: list[str], model) -> QuerySet[BusinessEvent]:
@@ -139,53 +149,46 @@ def _window(since: dt.datetime, event_types: list[str], model) -> QuerySet[Busin
     )
 
 
+def _missed(starts: QuerySet, limit: dt.timedelta, now: dt.datetime, *end_types: str) -> QuerySet:
+    """Starts whose end did not come within `limit`: done late or still pending past it.
+    One anti-join on the subject's events (index event_subject) rather than looking up
+    when each end came."""
+    in_time = _same_subject(*end_types).filter(
+        occurred_at__lte=ExpressionWrapper(OuterRef("occurred_at") + limit, output_field=DateTimeField())
+    )
+    return starts.filter(occurred_at__lt=now - limit).exclude(Exists(in_time))
+
+
 def _breaching(sla: Sla, *, now: dt.datetime, since: dt.datetime) -> QuerySet[BusinessEvent]:
     """The starting events (in the window) of the flows that breach `sla`."""
     limit = sla.limit
     if sla is ORDER_ACTIVATION:
-        won = BusinessEvent.objects.filter(
-            subject_type=OuterRef("subject_type"), subject_id=OuterRef("subject_id"), type="deal.won"
+        starts = _window(since, ["deal.won", "contract.created"], Contract).exclude(
+            Q(type="contract.created") & Exists(_same_subject("deal.won"))
         )
-        starts = (
-            _window(since, ["deal.won", "contract.created"], Contract)
-            .exclude(Q(type="contract.created") & Exists(won))
-            .annotate(done_at=_first("contract.activated"))
-        )
-        return _late_or_overdue(starts, "occurred_at", limit, now)
+        return _missed(starts, limit, now, "contract.activated")
     if sla is PAYMENT_POSTING:
-        starts = (
-            _window(since, ["payment.received"], Payment)
-            .annotate(done_at=_first("payment.applied"), reversed_at=_first("payment.reversed"))
-            .exclude(done_at__isnull=True, reversed_at__isnull=False)
-        )
-        return _late_or_overdue(starts, "occurred_at", limit, now)
+        # A payment reversed in time was dealt with, as one applied in time.
+        return _missed(_window(since, ["payment.received"], Payment), limit, now, *PAYMENT_HANDLED)
     if sla is INVOICE_GENERATION:
         period_end = Invoice.objects.filter(pk=OuterRef("subject_id")).values("period_end")[:1]
-        starts = (
-            _window(since, ["invoice.issued"], Invoice)
-            .annotate(period_end=Subquery(period_end))
-            .exclude(period_end__isnull=True)
-            .annotate(
-                due_at=ExpressionWrapper(
-                    Cast("period_end", DateTimeField()) + dt.timedelta(days=1) + limit,
-                    output_field=DateTimeField(),
-                )
-            )
+        due_at = ExpressionWrapper(
+            Cast(Subquery(period_end), DateTimeField()) + dt.timedelta(days=1) + limit,
+            output_field=DateTimeField(),
         )
-        return starts.filter(occurred_at__gt=F("due_at"))
+        # An invoice without a billing period has no due time and is never counted.
+        return (
+            _window(since, ["invoice.issued"], Invoice)
+            .alias(due_at=due_at)
+            .filter(occurred_at__gt=F("due_at"))
+        )
     if sla is ERP_SYNC:
-        issued = _window(since, ["invoice.issued"], Invoice).annotate(done_at=_first("revenue.handed_off"))
-        late = Q(done_at__isnull=False, done_at__gt=_later_than("occurred_at", limit))
+        late = _missed(_window(since, ["invoice.issued"], Invoice), limit, now, "revenue.handed_off")
+        # Not handed off in time: counted once handed off late, or while its posting waits
+        # (an invoice no ERP connector posts is not waiting for anything).
         waiting = erp_backlog(since, now - limit)
-        return issued.filter(late | Q(done_at__isnull=True, subject_id__in=waiting))
+        return late.filter(Exists(_same_subject("revenue.handed_off")) | Q(subject_id__in=waiting))
     raise ValueError(f"Unknown SLA {sla.key}")
-
-
-def _late_or_overdue(starts: QuerySet, field: str, limit: dt.timedelta, now: dt.datetime) -> QuerySet:
-    return starts.filter(
-        Q(done_at__isnull=False, done_at__gt=_later_than(field, limit))
-        | Q(done_at__isnull=True, **{f"{field}__lt": now - limit})
-    )
 
 
 @dataclass(frozen=True)
@@ -233,9 +236,10 @@ def sla_breaches(sla: Sla, *, now: dt.datetime | None = None) -> QuerySet[Busine
     since = now - dt.timedelta(days=WINDOW_DAYS)
     qs = _breaching(sla, now=now, since=since)
     if sla is INVOICE_GENERATION:
-        qs = qs.annotate(done_at=F("occurred_at"))
-    elif sla is ERP_SYNC and "done_at" not in qs.query.annotations:
-        qs = qs.annotate(done_at=_first("revenue.handed_off"))
+        period_end = Invoice.objects.filter(pk=OuterRef("subject_id")).values("period_end")[:1]
+        qs = qs.annotate(done_at=F("occurred_at"), period_end=Subquery(period_end))
+    else:
+        qs = qs.annotate(done_at=_first(*ENDS[sla.key]))
     return qs.select_related("subject_type").order_by("-occurred_at", "-id")
 
 
