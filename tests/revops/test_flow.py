@@ -257,6 +257,18 @@ def test_the_dashboard_counts_flows_breaching_each_sla(synthetic_flow):
     assert counts == {"order_activation": 1, "invoice_generation": 0, "payment_posting": 1, "erp_sync": 1}
 
 
+def test_an_invoice_no_erp_posts_and_a_payment_reversed_in_time_breach_nothing(synthetic_flow):
+    entity = f.LegalEntityFactory(code="DE01", functional_currency="EUR", country="DE")
+    customer = f.CustomerFactory(legal_entity=entity, currency="EUR")
+    invoice = f.InvoiceFactory(customer=customer, currency="EUR")
+    _event("invoice.issued", invoice, REVOPS, at(1, 0), invoice.correlation_id)
+    bounced = f.PaymentFactory(customer=customer, currency="EUR", status="reversed")
+    _event("payment.received", bounced, STRIPE, at(5, 0), bounced.correlation_id)
+    _event("payment.reversed", bounced, STRIPE, at(6, 0), bounced.correlation_id)
+    counts = {row.sla.key: row.count for row in sla_breach_counts(now=NOW)}
+    assert counts == {"order_activation": 1, "invoice_generation": 0, "payment_posting": 1, "erp_sync": 1}
+
+
 def test_the_counts_look_back_thirty_days_only(synthetic_flow):
     later = NOW + dt.timedelta(days=40)
     counts = {row.sla.key: row.count for row in sla_breach_counts(now=later)}
