@@ -164,7 +164,7 @@ def test_it_refuses_an_entry_without_its_credit_or_debit_mark():
     with pytest.raises(StatementParseError) as excinfo:
         camt.parse(broken)
     assert excinfo.value.message == (
-        "<Stmt> 1 (20201124375204229003973), <Ntry> 2: <CdtDbtInd> is 'missing'; expected CRDT or DBIT."
+        "Line 110: <Stmt> 1 (20201124375204229003973), <Ntry> 2: <CdtDbtInd> is 'missing'; expected CRDT or DBIT."
     )
 
 
@@ -187,3 +187,15 @@ def test_it_refuses_an_encoding_it_cannot_read():
     broken = sample(FFFS_053).replace(b'encoding="UTF-8"', b'encoding="UTF58"', 1)
     with pytest.raises(StatementParseError, match="declares a character encoding that cannot be read"):
         camt.parse(broken)
+
+
+def test_it_names_the_line_of_an_entry_with_a_date_it_cannot_read():
+    content = sample(POSTFINANCE_053)
+    head, entries = content.split(b"<Ntry>", 1)
+    broken = head + b"<Ntry>" + entries.replace(b"<Dt>2020-11-25</Dt>", b"<Dt>25.11.2020</Dt>")
+    with pytest.raises(StatementParseError) as excinfo:
+        camt.parse(broken)
+    assert excinfo.value.message == (
+        "Line 174: <Stmt> 1 (20201124375204229003973), <Ntry> 4, <ValDt>: '25.11.2020' is not an ISO date "
+        "(YYYY-MM-DD)."
+    )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import DefusedXMLParser
 
 from reconciliation.statements.parsers.types import (
     BOOKED,
@@ -65,9 +66,39 @@ def parse(content: bytes) -> list[Statement]:
     return [_statement(block, fmt, element, index, created) for index, block in enumerate(blocks, 1)]
 
 
+class _LineTreeBuilder(TreeBuilder):
+    """Notes the line each element starts on, so a message can name it."""
+
+    def __init__(self):
+        super().__init__()
+        self.expat = None
+        self.lines: dict[int, int] = {}
+        self.elements: list[Element] = []  # kept alive so their ids stay theirs
+
+    def start(self, tag, attrs):
+        element = super().start(tag, attrs)
+        self.lines[id(element)] = self.expat.CurrentLineNumber if self.expat is not None else 0
+        self.elements.append(element)
+        return element
+
+
+# The line of each element of the document being read, for messages.
+_LINES: ContextVar[dict[int, int] | None] = ContextVar("camt_lines", default=None)
+
+
+def _line(node: Element) -> str:
+    line = (_LINES.get() or {}).get(id(node))
+    return f"Line {line}: " if line else ""
+
+
 def _document(content: bytes) -> Element:
+    builder = _LineTreeBuilder()
+    parser = DefusedXMLParser(target=builder)
+    builder.expat = parser.parser
+    _LINES.set(builder.lines)
     try:
-        return fromstring(content)
+        parser.feed(content)
+        return parser.close()
     except ParseError as exc:
         line, column = exc.position
         raise StatementParseError(
@@ -86,14 +117,14 @@ def _reason(exc: ParseError) -> str:
 
 
 def _statement(block: Element, fmt: str, element: str, index: int, created: dt.date | None) -> Statement:
-    where = f"<{element}> {index}"
+    where = f"{_line(block)}<{element}> {index}"
     statement_id = _text(block, "Id")
     if not statement_id:
         raise StatementParseError(f"{where}: <Id> is missing; every statement needs the bank's id.")
     where = f"<{element}> {index} ({statement_id})"
     account = _text(block, "Acct/Id/IBAN") or _text(block, "Acct/Id/Othr/Id")
     if not account:
-        raise StatementParseError(f"{where}: <Acct><Id> has neither <IBAN> nor <Othr><Id>.")
+        raise StatementParseError(f"{_line(block)}{where}: <Acct><Id> has neither <IBAN> nor <Othr><Id>.")
     balances = _balances(block, where)
     currency = (
         _text(block, "Acct/Ccy")
@@ -102,14 +133,14 @@ def _statement(block: Element, fmt: str, element: str, index: int, created: dt.d
     )
     if not currency:
         raise StatementParseError(
-            f"{where}: no currency: <Acct><Ccy>, a balance or an entry amount must name it."
+            f"{_line(block)}{where}: no currency: <Acct><Ccy>, a balance or an entry amount must name it."
         )
     entries = [
-        _entry(node, f"{where}, <Ntry> {number}", currency)
+        _entry(node, f"{_line(node)}{where}, <Ntry> {number}", currency)
         for number, node in enumerate(_all(block, "Ntry"), 1)
     ]
-    start = _date(_text(block, "FrToDt/FrDtTm") or _text(block, "FrToDt/FrDt"))
-    end = _date(_text(block, "FrToDt/ToDtTm") or _text(block, "FrToDt/ToDt"))
+    start = _date(_text(block, "FrToDt/FrDtTm") or _text(block, "FrToDt/FrDt"), f"{where}, <FrToDt>")
+    end = _date(_text(block, "FrToDt/ToDtTm") or _text(block, "FrToDt/ToDt"), f"{where}, <FrToDt>")
     opening = _pick(balances, OPENING_CODES)
     closing = _pick(balances, CLOSING_CODES)
     booking_dates = [e.booking_date for e in entries if e.booking_date]
@@ -135,9 +166,10 @@ def _balances(block: Element, where: str) -> dict[str, tuple[Balance, str]]:
     found: dict[str, tuple[Balance, str]] = {}
     for number, node in enumerate(_all(block, "Bal"), 1):
         code = _text(node, "Tp/CdOrPrtry/Cd") or _text(node, "Tp/CdOrPrtry/Prtry")
-        amount, currency = _amount(node, f"{where}, <Bal> {number} ({code or 'no type'})")
-        sign = _direction(node, f"{where}, <Bal> {number} ({code})")
-        date = _date(_text(node, "Dt/Dt") or _text(node, "Dt/DtTm"))
+        place = f"{_line(node)}{where}, <Bal> {number} ({code or 'no type'})"
+        amount, currency = _amount(node, place)
+        sign = _direction(node, place)
+        date = _date(_text(node, "Dt/Dt") or _text(node, "Dt/DtTm"), f"{place}, <Dt>")
         # The first balance of a type counts; later ones (per value date) are detail.
         found.setdefault(code, (Balance(amount if sign == CREDIT else -amount, date), currency))
     return {code: value for code, value in found.items()}
@@ -166,8 +198,8 @@ def _entry(node: Element, where: str, currency: str) -> Entry:
     details = _all(node, "NtryDtls/TxDtls")
     single = details[0] if len(details) == 1 else None
     entry = Entry(
-        booking_date=_date(_text(node, "BookgDt/Dt") or _text(node, "BookgDt/DtTm")),
-        value_date=_date(_text(node, "ValDt/Dt") or _text(node, "ValDt/DtTm")),
+        booking_date=_date(_text(node, "BookgDt/Dt") or _text(node, "BookgDt/DtTm"), f"{where}, <BookgDt>"),
+        value_date=_date(_text(node, "ValDt/Dt") or _text(node, "ValDt/DtTm"), f"{where}, <ValDt>"),
         amount=amount,
         direction=direction,
         currency=entry_currency or currency,
@@ -252,13 +284,14 @@ def _direction(node: Element, where: str) -> str:
     raise StatementParseError(f"{where}: <CdtDbtInd> is {indicator or 'missing'!r}; expected CRDT or DBIT.")
 
 
-def _date(value: str) -> dt.date | None:
+def _date(value: str, where: str = "") -> dt.date | None:
     if not value:
         return None
     try:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
-        raise StatementParseError(f"{value!r} is not an ISO date (YYYY-MM-DD).") from None
+        prefix = f"{where}: " if where else ""
+        raise StatementParseError(f"{prefix}{value!r} is not an ISO date (YYYY-MM-DD).") from None
 
 
 def _local(tag: str) -> str:
