@@ -203,20 +203,17 @@ def _entries(statement: Statement, fields: list[Field]) -> None:
     current: Entry | None = None
     details: list[str] = []
     for item in fields:
+        if item.tag in ("62F", "62M", "90D", "90C"):
+            break  # an :86: after the closing balance is about the statement, not an entry
         if item.tag == "61":
             if current is not None:
                 apply_details(current, details)
             current, details = _entry(item, statement), []
             statement.entries.append(current)
-        elif item.tag == "86" and current is not None and not _after_closing(fields, item):
+        elif item.tag == "86" and current is not None:
             details.extend(item.lines if not details else ["\n", *item.lines])
     if current is not None:
         apply_details(current, details)
-
-
-def _after_closing(fields: list[Field], item: Field) -> bool:
-    index = fields.index(item)
-    return any(f.tag in ("62F", "62M", "90D", "90C") for f in fields[:index])
 
 
 def _entry(item: Field, statement: Statement) -> Entry:
