@@ -7,7 +7,8 @@ a free port. Built from the fixtures in tests/fixtures/vendor/avalara:
 - CreateTransaction answers with the fixture transaction, one line per requested
   line, each carrying the fixture's four California jurisdictions
   (6 + 0.25 + 1 + 0.5 = 7.75 %), each tax computed per jurisdiction and rounded
-  half up. A transaction created with `commit: true` and a `code` is kept, as
+  half up; the fake seller has nexus in California only, so a sale placed in
+  another US state carries no tax. A transaction created with `commit: true` and a `code` is kept, as
   AvaTax keeps documents; creating one again under a committed code is refused.
 - GetTransactionByCode answers with the kept transaction (404 when none).
 - AdjustTransaction replaces a kept transaction with its `newTransaction`,
@@ -253,14 +254,23 @@ def _number(value):
     raise TypeError(type(value).__name__)
 
 
+def _in_nexus(request: dict) -> bool:
+    """The fake seller collects tax in California only, as a seller with nexus in one
+    state would: a sale placed in another US state carries none."""
+    address = (request.get("addresses") or {}).get("SingleLocation") or {}
+    region = str(address.get("region") or "").upper()
+    return str(address.get("country") or "US").upper() != "US" or region in ("", "CA")
+
+
 def transaction_for(request: dict) -> dict:
     """The fixture transaction, recomputed for the requested lines."""
     template = fixture("transaction_response.json")
     line_template = template["lines"][0]
+    taxed = _in_nexus(request)
     lines, total_tax, total_amount = [], Decimal(0), Decimal(0)
     for requested in request["lines"]:
         amount = Decimal(str(requested["amount"]))
-        details = copy.deepcopy(line_template["details"])
+        details = copy.deepcopy(line_template["details"]) if taxed else []
         rate = sum((Decimal(str(d["rate"])) for d in details), Decimal(0))
         taxable = (
             (amount / (1 + rate)).quantize(CENT, ROUND_HALF_UP) if requested.get("taxIncluded") else amount

@@ -206,3 +206,11 @@ def test_no_step_without_an_enabled_avalara_connector(avalara):
     Connector.objects.filter(pk=avalara.pk).update(enabled=False)
     _invoice(avalara)
     assert not OutboundPosting.objects.exists()
+
+
+def test_a_sale_outside_the_sellers_nexus_is_committed_without_tax(avalara, avatax):
+    _invoice(avalara, address_line1="1 Congress Avenue", city="Austin", region="TX", postal_code="78701")
+    _drain()
+    document = avatax.document("revops-US01-INV-T-1")
+    assert document["status"] == "Committed" and document["totalTax"] == 0
+    assert document["lines"][0]["details"] == []
