@@ -1,23 +1,25 @@
 """The matching engine: set-based SQL over a run's two sides.
 
 A run copies both sides into temporary tables private to its connection
-(`recon_side`, one row per record; `recon_token`, every reference a record is
-known by, normalised), then tries the reconciliation's rules in rank order.
-Each rule is a few statements over the records no earlier rule took:
+(`recon_side`, one row per record with its reference normalised; `recon_token`,
+any further references a record is known by, such as another system's id),
+then tries the reconciliation's rules in rank order. Each rule is a few
+statements over the records no earlier rule took:
 
-1. candidates — pairs that agree on what the rule compares (a shared reference,
-   or the same customer and currency within the date window), with their
-   amount difference and day gap;
-2. choice — for 1:1, an automatic rule takes only pairs that are each other's
-   only candidate (ambiguity is never matched automatically); a suggesting
-   rule takes pairs that are each other's best (smallest difference, then
-   gap). For 1:N and N:1, the parts that have a single candidate whole are
-   summed per whole and taken when the sum is within tolerance;
-3. membership — each chosen record is written once to `recon_member` (its
-   primary key makes double matching impossible) with a group number.
+1. candidates (`recon_cand`) — pairs that agree on what the rule compares: a
+   shared reference, or the same customer and currency within the date window;
+   with their amount difference and day gap;
+2. choice (`recon_pick`) — for 1:1, an automatic rule takes only pairs that are
+   each other's only candidate (ambiguity is never matched automatically); a
+   suggesting rule takes pairs that are each other's best (smallest difference,
+   then gap). For 1:N and N:1, parts with a single candidate whole are summed
+   per whole and taken when the sum is within tolerance;
+3. membership — each chosen record is written once to `recon_member`, and each
+   chosen pair to `recon_line`, under a group number (the row id of the group's
+   first record, so numbering needs no sort).
 
-Nothing loops over pairs in Python; hash joins and window functions do the
-work, so a million records a side take seconds. The same statements run on
+Nothing loops over pairs in Python: hash joins, hash aggregates and (for
+suggestions) window functions do the work. The same statements run on
 PostgreSQL and SQLite (see `reconciliation.sql`).
 """
 
@@ -32,14 +34,31 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reconciliation import sql
-from reconciliation.sources import LEFT, RIGHT, SideSource
+from reconciliation.sources import LEFT, RIGHT, SIDE_COLUMNS, SideSource
 
 # Half the stored precision: sums SQLite computes in binary floating point
 # still compare equal when they are equal to the cent.
 EPSILON = Decimal("0.00005")
+WORK_MEM = "256MB"
+
+# A side's values as a report line stores them (left_… or right_… columns).
+SIDE_VALUES = (
+    "source_key",
+    "source_id",
+    "reference",
+    "customer_key",
+    "record_date",
+    "amount",
+    "tax_amount",
+    "status",
+)
+LINE_FIELDS = ("key", "id", "reference", "customer", "date", "amount", "tax", "status")
+LINE_COLUMNS = ", ".join(f"{side}_{field}" for side in ("left", "right") for field in LINE_FIELDS)
+BLANK_SIDE = ("''", "NULL", "''", "''", "NULL", "NULL", "NULL", "''")
 
 # A decimal parameter: SQLite would otherwise compare the text Django sends it as.
 NUMBER = "CAST(%s AS NUMERIC)"
+NOT_TAKEN = "NOT EXISTS (SELECT 1 FROM recon_member m WHERE m.row_id = {alias}.row_id)"
 
 AUTO = "matched"
 SUGGEST = "suggested"
@@ -72,20 +91,26 @@ class RuleSpec:
         )
 
 
-def _columns() -> dict[str, str]:
+def _tables() -> dict[str, str]:
     row_id = "row_id BIGSERIAL" if sql.is_postgres() else "row_id INTEGER PRIMARY KEY"
+    pair = "l_id BIGINT NOT NULL, r_id BIGINT NOT NULL"
+    keys = "left_key VARCHAR(255) NOT NULL, right_key VARCHAR(255) NOT NULL"
     return {
         "recon_side": f"""{row_id}, side SMALLINT NOT NULL, source_key VARCHAR(255) NOT NULL,
             source_id BIGINT, reference VARCHAR(255) NOT NULL, customer_key VARCHAR(100) NOT NULL,
             label VARCHAR(255) NOT NULL, record_date DATE, amount NUMERIC(20, 4) NOT NULL,
-            tax_amount NUMERIC(20, 4) NOT NULL, currency VARCHAR(3) NOT NULL, status VARCHAR(32) NOT NULL""",
+            tax_amount NUMERIC(20, 4) NOT NULL, currency VARCHAR(3) NOT NULL, status VARCHAR(32) NOT NULL,
+            ref VARCHAR(255) NOT NULL""",
         "recon_token": "row_id BIGINT NOT NULL, side SMALLINT NOT NULL, token VARCHAR(255) NOT NULL",
-        "recon_member": """row_id BIGINT PRIMARY KEY, group_no INTEGER NOT NULL, rule_id INTEGER,
-            outcome VARCHAR(10) NOT NULL, decided VARCHAR(10) NOT NULL DEFAULT ''""",
-        "recon_cand": "l_id BIGINT NOT NULL, r_id BIGINT NOT NULL, diff NUMERIC(20, 4) NOT NULL, gap INTEGER NOT NULL",
-        "recon_pick": "l_id BIGINT NOT NULL, r_id BIGINT NOT NULL, group_no INTEGER NOT NULL",
-        "recon_rejected": "left_key VARCHAR(255) NOT NULL, right_key VARCHAR(255) NOT NULL",
-        "recon_confirmed": "left_key VARCHAR(255) NOT NULL, right_key VARCHAR(255) NOT NULL",
+        "recon_member": "row_id BIGINT NOT NULL, group_no BIGINT NOT NULL, outcome VARCHAR(10) NOT NULL",
+        "recon_cand": f"{pair}, diff NUMERIC(20, 4) NOT NULL, gap INTEGER NOT NULL",
+        "recon_pick": f"{pair}, group_no BIGINT NOT NULL",
+        "recon_line": f"""{pair}, group_no BIGINT NOT NULL, rule_id BIGINT, outcome VARCHAR(10) NOT NULL,
+            decided VARCHAR(10) NOT NULL""",
+        "recon_open": "row_id BIGINT NOT NULL, side SMALLINT NOT NULL, token VARCHAR(255) NOT NULL",
+        "recon_probe": "side SMALLINT NOT NULL, source_key VARCHAR(255) NOT NULL",
+        "recon_rejected": keys,
+        "recon_confirmed": keys,
     }
 
 
@@ -94,35 +119,45 @@ class Engine:
 
     def __init__(self, cursor):
         self.cursor = cursor
-        self.groups = 0
 
     def run(self, statement: str, params: Iterable = ()) -> None:
         self.cursor.execute(statement, list(params))
 
+    def value(self, statement: str, params: Iterable = ()):
+        self.cursor.execute(statement, list(params))
+        return self.cursor.fetchone()[0]
+
     # -- loading -----------------------------------------------------------------
 
     def prepare(self) -> None:
-        for name, columns in _columns().items():
+        if sql.is_postgres():
+            # Sorts and hashes over a million rows a side stay in memory, for this transaction only.
+            self.run(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        for name, columns in _tables().items():
             for statement in sql.temp_table(name, columns):
                 self.run(statement)
 
+    def _analyze(self, table: str) -> None:
+        """Planner statistics for a temporary table just filled: without them a
+        join may be planned as a nested loop over a million rows."""
+        for statement in sql.analyze(table):
+            self.run(statement)
+
     def load(self, source: SideSource) -> None:
-        self.run(source.rows.sql, source.rows.params)
+        """A side's rows, each with its reference normalised for comparison."""
+        self.run(
+            f"""INSERT INTO recon_side ({SIDE_COLUMNS}, ref)
+            SELECT {SIDE_COLUMNS}, {sql.normalised("reference")} FROM ({source.rows.sql}) AS extracted""",
+            source.rows.params,
+        )
 
     def load_tokens(self, sources: Iterable[SideSource]) -> None:
-        """Each record's own reference, then the extra references its source knows."""
-        self.run(
-            f"""INSERT INTO recon_token (row_id, side, token)
-            SELECT row_id, side, {sql.normalised("reference")} FROM recon_side WHERE reference <> ''"""
-        )
+        """The further references each source knows its records by."""
         for source in sources:
             for statement in source.tokens:
                 self.run(statement.sql, statement.params)
         self.run("DELETE FROM recon_token WHERE token = ''")
-        if sql.is_postgres():
-            for name in ("recon_side", "recon_token"):
-                for statement in sql.analyze(name):
-                    self.run(statement)
+        self._analyze("recon_side")
 
     def load_rejections(self, pairs: Iterable[tuple[str, str]]) -> None:
         pairs = list(pairs)
@@ -142,13 +177,17 @@ class Engine:
             JOIN recon_side r ON r.side = 1 AND r.source_key = d.right_key"""
         )
         found = self.cursor.fetchall()
-        members = _connected_groups(found, start=self.groups)
+        members = _connected_groups(found)
         if members:
             self.cursor.executemany(
-                "INSERT INTO recon_member (row_id, group_no, rule_id, outcome, decided) VALUES (%s, %s, NULL, %s, %s)",
-                [(row_id, group_no, AUTO, "confirmed") for row_id, group_no in members.items()],
+                "INSERT INTO recon_member (row_id, group_no, outcome) VALUES (%s, %s, %s)",
+                [(row_id, group_no, AUTO) for row_id, group_no in members.items()],
             )
-            self.groups = max(members.values())
+            self.cursor.executemany(
+                """INSERT INTO recon_line (l_id, r_id, group_no, rule_id, outcome, decided)
+                VALUES (%s, %s, %s, NULL, %s, 'confirmed')""",
+                [(left, right, members[left], AUTO) for left, right in found],
+            )
         return len(set(members.values()))
 
     # -- rules -------------------------------------------------------------------
@@ -157,14 +196,13 @@ class Engine:
         """Apply one rule to the records still open; returns the groups it made."""
         self.run("DELETE FROM recon_cand")
         self.run("DELETE FROM recon_pick")
-        if rule.cardinality == "1:1":
-            self._candidates(rule, whole=None)
+        whole = {"1:1": None, "1:N": "l", "N:1": "r"}[rule.cardinality]
+        self._candidates(rule, whole=whole)
+        if whole is None:
             self._pick_one_to_one(rule)
         else:
-            whole = "l" if rule.cardinality == "1:N" else "r"
-            self._candidates(rule, whole=whole)
             self._pick_split(rule, whole=whole)
-        return self._commit_picks(rule)
+        return self._commit_picks(rule, whole=whole)
 
     def _tolerance(self, left: str, right: str, rule: RuleSpec) -> tuple[str, list]:
         larger = sql.greatest(f"ABS({left})", f"ABS({right})")
@@ -175,11 +213,11 @@ class Engine:
             EPSILON,
         ]
 
-    def _candidates(self, rule: RuleSpec, *, whole: str | None) -> None:
+    def _conditions(self, rule: RuleSpec, *, whole: str | None) -> tuple[list[str], list]:
         conditions = [
             "l.currency = r.currency",
-            "NOT EXISTS (SELECT 1 FROM recon_member m WHERE m.row_id = l.row_id)",
-            "NOT EXISTS (SELECT 1 FROM recon_member m WHERE m.row_id = r.row_id)",
+            NOT_TAKEN.format(alias="l"),
+            NOT_TAKEN.format(alias="r"),
             "NOT EXISTS (SELECT 1 FROM recon_rejected x WHERE x.left_key = l.source_key AND x.right_key = r.source_key)",
         ]
         params: list = []
@@ -198,43 +236,72 @@ class Engine:
             params += [rule.amount_tolerance, EPSILON]
         if rule.compare_status:
             conditions.append("l.status = r.status")
-        gap = sql.day_gap("l.record_date", "r.record_date")
         if rule.method == "amount_customer_date" or rule.date_window_days:
-            conditions.append(f"{gap} <= %s")
+            conditions.append(f"{sql.day_gap('l.record_date', 'r.record_date')} <= %s")
             params.append(rule.date_window_days)
+        return conditions, params
 
-        if rule.method == "exact_reference":
-            source = """(SELECT DISTINCT lt.row_id AS l_id, rt.row_id AS r_id
-                FROM recon_token lt JOIN recon_token rt ON rt.token = lt.token AND rt.side = 1
-                WHERE lt.side = 0) t
-                JOIN recon_side l ON l.row_id = t.l_id
-                JOIN recon_side r ON r.row_id = t.r_id"""
-        else:
-            source = """recon_side l JOIN recon_side r
-                ON r.side = 1 AND r.customer_key = l.customer_key AND r.currency = l.currency"""
-            conditions = ["l.side = 0", "l.customer_key <> ''", *conditions]
+    def _candidates(self, rule: RuleSpec, *, whole: str | None) -> None:
+        conditions, params = self._conditions(rule, whole=whole)
+        where = " AND ".join(conditions)
+        gap = f"COALESCE({sql.day_gap('l.record_date', 'r.record_date')}, 0)"
+        insert = "INSERT INTO recon_cand (l_id, r_id, diff, gap)"
+        if rule.method == "amount_customer_date":
+            self.run(
+                f"""{insert} SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), {gap}
+                FROM recon_side l JOIN recon_side r
+                    ON r.side = 1 AND r.customer_key = l.customer_key AND r.currency = l.currency
+                WHERE l.side = 0 AND l.customer_key <> '' AND {where}""",
+                params,
+            )
+            return
+        # Same normalised reference: one hash join of the side table with itself.
         self.run(
-            f"""INSERT INTO recon_cand (l_id, r_id, diff, gap)
-            SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), COALESCE({gap}, 0)
-            FROM {source}
-            WHERE {" AND ".join(conditions)}""",
+            f"""{insert} SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), {gap}
+            FROM recon_side l JOIN recon_side r ON r.side = 1 AND r.ref = l.ref
+            WHERE l.side = 0 AND l.ref <> '' AND {where}""",
+            params,
+        )
+        # A further reference of one side naming the other's (a different pair only).
+        if self.value("SELECT COUNT(*) FROM recon_token") == 0:
+            return
+        self.run(
+            f"""{insert} SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), {gap}
+            FROM (
+                SELECT t.row_id AS l_id, r.row_id AS r_id FROM recon_token t
+                    JOIN recon_side r ON r.side = 1 AND r.ref = t.token WHERE t.side = 0
+                UNION
+                SELECT l.row_id, t.row_id FROM recon_token t
+                    JOIN recon_side l ON l.side = 0 AND l.ref = t.token WHERE t.side = 1
+                UNION
+                SELECT lt.row_id, rt.row_id FROM recon_token lt
+                    JOIN recon_token rt ON rt.side = 1 AND rt.token = lt.token WHERE lt.side = 0
+            ) AS shared
+            JOIN recon_side l ON l.row_id = shared.l_id
+            JOIN recon_side r ON r.row_id = shared.r_id
+            WHERE l.ref <> r.ref AND {where}""",
             params,
         )
 
     def _pick_one_to_one(self, rule: RuleSpec) -> None:
-        # Automatic: each other's only candidate. Suggested: each other's best.
-        keep = "nl = 1 AND nr = 1" if rule.outcome == AUTO else "rl = 1 AND rr = 1"
+        if rule.outcome == AUTO:
+            # Each other's only candidate: two hash aggregates, no sort.
+            self.run(
+                """INSERT INTO recon_pick (l_id, r_id, group_no)
+                SELECT c.l_id, c.r_id, c.l_id FROM recon_cand c
+                WHERE c.l_id IN (SELECT l_id FROM recon_cand GROUP BY l_id HAVING COUNT(*) = 1)
+                  AND c.r_id IN (SELECT r_id FROM recon_cand GROUP BY r_id HAVING COUNT(*) = 1)"""
+            )
+            return
+        # Each other's best: smallest difference, then smallest gap, then the earlier record.
         self.run(
-            f"""INSERT INTO recon_pick (l_id, r_id, group_no)
-            SELECT l_id, r_id, %s + ROW_NUMBER() OVER (ORDER BY l_id) FROM (
+            """INSERT INTO recon_pick (l_id, r_id, group_no)
+            SELECT l_id, r_id, l_id FROM (
                 SELECT l_id, r_id,
-                    COUNT(*) OVER (PARTITION BY l_id) AS nl,
-                    COUNT(*) OVER (PARTITION BY r_id) AS nr,
                     ROW_NUMBER() OVER (PARTITION BY l_id ORDER BY diff, gap, r_id) AS rl,
                     ROW_NUMBER() OVER (PARTITION BY r_id ORDER BY diff, gap, l_id) AS rr
                 FROM recon_cand
-            ) ranked WHERE {keep}""",
-            [self.groups],
+            ) ranked WHERE rl = 1 AND rr = 1"""
         )
 
     def _pick_split(self, rule: RuleSpec, *, whole: str) -> None:
@@ -248,56 +315,72 @@ class Engine:
             params += values
         self.run(
             f"""INSERT INTO recon_pick (l_id, r_id, group_no)
-            SELECT c.l_id, c.r_id, %s + g.n
+            SELECT c.l_id, c.r_id, c.{whole_id}
             FROM recon_cand c
             JOIN (
-                SELECT sums.whole_id, ROW_NUMBER() OVER (ORDER BY sums.whole_id) AS n FROM (
-                    SELECT s.whole_id, SUM(p.amount) AS total, SUM(p.tax_amount) AS tax_total
-                    FROM (
-                        SELECT {whole_id} AS whole_id, {part_id} AS part_id,
-                            COUNT(*) OVER (PARTITION BY {part_id}) AS wholes
-                        FROM recon_cand
-                    ) s JOIN recon_side p ON p.row_id = s.part_id
-                    WHERE s.wholes = 1
-                    GROUP BY s.whole_id HAVING COUNT(*) >= 2
+                SELECT sums.whole_id FROM (
+                    SELECT c.{whole_id} AS whole_id, SUM(p.amount) AS total, SUM(p.tax_amount) AS tax_total
+                    FROM recon_cand c JOIN recon_side p ON p.row_id = c.{part_id}
+                    WHERE c.{part_id} IN (SELECT {part_id} FROM recon_cand GROUP BY {part_id} HAVING COUNT(*) = 1)
+                    GROUP BY c.{whole_id} HAVING COUNT(*) >= 2
                 ) sums JOIN recon_side w ON w.row_id = sums.whole_id
                 WHERE {tolerance}{tax}
-            ) g ON g.whole_id = c.{whole_id}
-            WHERE NOT EXISTS (
-                SELECT 1 FROM recon_cand o WHERE o.{part_id} = c.{part_id} AND o.{whole_id} <> c.{whole_id}
-            )""",
-            [self.groups, *params],
+            ) taken ON taken.whole_id = c.{whole_id}
+            WHERE c.{part_id} IN (SELECT {part_id} FROM recon_cand GROUP BY {part_id} HAVING COUNT(*) = 1)""",
+            params,
         )
 
-    def _commit_picks(self, rule: RuleSpec) -> int:
-        # A record is in at most one pick row as a whole; parts appear once each.
+    def _commit_picks(self, rule: RuleSpec, *, whole: str | None) -> int:
+        self.run(
+            """INSERT INTO recon_line (l_id, r_id, group_no, rule_id, outcome, decided)
+            SELECT l_id, r_id, group_no, %s, %s, '' FROM recon_pick""",
+            [rule.id, rule.outcome],
+        )
+        # A whole appears on each of its parts' picks: once as a member.
         for column in ("l_id", "r_id"):
+            distinct = "DISTINCT " if whole == column[0] else ""
             self.run(
-                f"""INSERT INTO recon_member (row_id, group_no, rule_id, outcome)
-                SELECT {column}, MIN(group_no), %s, %s FROM recon_pick GROUP BY {column}""",
-                [rule.id, rule.outcome],
+                f"""INSERT INTO recon_member (row_id, group_no, outcome)
+                SELECT {distinct}{column}, group_no, %s FROM recon_pick""",
+                [rule.outcome],
             )
-        self.cursor.execute("SELECT COUNT(DISTINCT group_no), MAX(group_no) FROM recon_pick")
-        made, top = self.cursor.fetchone()
-        if top:
-            self.groups = int(top)
-        return int(made or 0)
+        return int(self.value("SELECT COUNT(DISTINCT group_no) FROM recon_pick") or 0)
 
     # -- results -----------------------------------------------------------------
 
-    def write_results(self, run_id: int) -> None:
-        """Every record of both sides with its outcome, and the totals, into the run's tables."""
-        side = f"CASE WHEN s.side = {LEFT} THEN 'left' ELSE 'right' END"
-        self.run(
-            f"""INSERT INTO reconciliation_runitem (run_id, side, source_key, source_id, reference,
-                customer_key, label, record_date, amount, tax_amount, currency, status, outcome,
-                group_no, rule_id, decided)
-            SELECT %s, {side}, s.source_key, s.source_id, s.reference, s.customer_key, s.label,
-                s.record_date, s.amount, s.tax_amount, s.currency, s.status,
-                COALESCE(m.outcome, 'unmatched'), m.group_no, m.rule_id, COALESCE(m.decided, '')
-            FROM recon_side s LEFT JOIN recon_member m ON m.row_id = s.row_id""",
+    def write_results(self, run_id: int) -> dict[str, list[int]]:
+        """The run's report lines and totals, into the run's tables; returns each
+        outcome's [first, last] line id. Each outcome is written by its own
+        statement, so its lines are one range of ids."""
+        left = ", ".join(f"l.{column}" for column in SIDE_VALUES)
+        right = ", ".join(f"r.{column}" for column in SIDE_VALUES)
+        insert = f"""INSERT INTO reconciliation_runline (run_id, outcome, group_no, rule_id, decided, currency,
+            {LINE_COLUMNS})"""
+        ranges: dict[str, list[int]] = {}
+
+        def written(outcome: str, statement: str, params: list) -> None:
+            before = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
+            self.run(statement, params)
+            after = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
+            if after > before:
+                ranges[outcome] = [int(before) + 1, int(after)]
+
+        written(
+            "unmatched",
+            f"""{insert} SELECT %s, 'unmatched', NULL, NULL, '', s.currency, {_unmatched_sides("s")}
+            FROM recon_side s WHERE {NOT_TAKEN.format(alias="s")}""",
             [run_id],
         )
+        for outcome in (SUGGEST, AUTO):
+            written(
+                outcome,
+                f"""{insert} SELECT %s, x.outcome, x.group_no, x.rule_id, x.decided, l.currency, {left}, {right}
+                FROM recon_line x JOIN recon_side l ON l.row_id = x.l_id JOIN recon_side r ON r.row_id = x.r_id
+                WHERE x.outcome = %s""",
+                [run_id, outcome],
+            )
+        self._analyze("recon_member")
+        side = f"CASE WHEN s.side = {LEFT} THEN 'left' ELSE 'right' END"
         self.run(
             f"""INSERT INTO reconciliation_runtotal (run_id, side, currency, outcome, count, amount)
             SELECT %s, {side}, s.currency, COALESCE(m.outcome, 'unmatched'), COUNT(*), SUM(s.amount)
@@ -305,43 +388,43 @@ class Engine:
             GROUP BY s.side, s.currency, COALESCE(m.outcome, 'unmatched')""",
             [run_id],
         )
+        return ranges
 
     def group_counts(self) -> dict[str, int]:
         """outcome → number of match groups."""
         self.cursor.execute("SELECT outcome, COUNT(DISTINCT group_no) FROM recon_member GROUP BY outcome")
         return {outcome: int(n) for outcome, n in self.cursor.fetchall()}
 
-    def keys(self, outcome: str | None) -> list[tuple[str, str]]:
-        """(side, source_key) of the records with this outcome (None: unmatched)."""
-        if outcome is None:
-            self.cursor.execute(
-                """SELECT s.side, s.source_key FROM recon_side s
-                WHERE NOT EXISTS (SELECT 1 FROM recon_member m WHERE m.row_id = s.row_id)"""
-            )
-        else:
-            self.cursor.execute(
-                """SELECT s.side, s.source_key FROM recon_side s
-                JOIN recon_member m ON m.row_id = s.row_id WHERE m.outcome = %s""",
-                [outcome],
-            )
-        return [("left" if side == LEFT else "right", key) for side, key in self.cursor.fetchall()]
+    def matched_among(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (side, source key) records this run matched (not merely suggested)."""
+        keys = [(LEFT if side == "left" else RIGHT, key) for side, key in keys]
+        if not keys:
+            return set()
+        self.run("DELETE FROM recon_probe")
+        self.cursor.executemany("INSERT INTO recon_probe (side, source_key) VALUES (%s, %s)", keys)
+        self._analyze("recon_probe")
+        self.cursor.execute(
+            """SELECT p.side, p.source_key FROM recon_probe p
+            JOIN recon_side s ON s.side = p.side AND s.source_key = p.source_key
+            JOIN recon_member m ON m.row_id = s.row_id AND m.outcome = 'matched'"""
+        )
+        return {("left" if side == LEFT else "right", key) for side, key in self.cursor.fetchall()}
 
     def near_misses(self) -> dict[tuple[str, str], dict]:
         """For each unmatched record, an unmatched record of the other side that
         shares a reference with it: what the analyst compares the break with."""
-        for statement in sql.temp_table(
-            "recon_open_token", "row_id BIGINT NOT NULL, side SMALLINT NOT NULL, token VARCHAR(255) NOT NULL"
-        ):
-            self.run(statement)
         self.run(
-            """INSERT INTO recon_open_token (row_id, side, token)
-            SELECT t.row_id, t.side, t.token FROM recon_token t
-            WHERE NOT EXISTS (SELECT 1 FROM recon_member m WHERE m.row_id = t.row_id)"""
+            f"""INSERT INTO recon_open (row_id, side, token)
+            SELECT s.row_id, s.side, s.ref FROM recon_side s WHERE s.ref <> '' AND {NOT_TAKEN.format(alias="s")}"""
+        )
+        self.run(
+            f"""INSERT INTO recon_open (row_id, side, token)
+            SELECT t.row_id, t.side, t.token FROM recon_token t WHERE {NOT_TAKEN.format(alias="t")}"""
         )
         self.cursor.execute(
             """SELECT a.side, a.source_key, b.source_key, b.reference, b.amount, b.tax_amount, b.currency, b.status
-            FROM recon_open_token ta
-            JOIN recon_open_token tb ON tb.token = ta.token AND tb.side <> ta.side
+            FROM recon_open ta
+            JOIN recon_open tb ON tb.token = ta.token AND tb.side <> ta.side
             JOIN recon_side a ON a.row_id = ta.row_id
             JOIN recon_side b ON b.row_id = tb.row_id
             ORDER BY a.row_id, b.row_id"""
@@ -359,16 +442,25 @@ class Engine:
                     "status": status,
                 },
             )
-        self.run("DROP TABLE IF EXISTS recon_open_token")
         return found
 
     def drop(self) -> None:
-        for name in _columns():
+        for name in _tables():
             self.run(f"DROP TABLE IF EXISTS {name}")
 
 
-def _connected_groups(pairs: list[tuple[int, int]], *, start: int) -> dict[int, int]:
-    """row id → group number, records linked by any confirmed pair sharing a group."""
+def _unmatched_sides(alias: str) -> str:
+    """An unmatched record's values on its own side of a line, the other side blank."""
+    own = [f"{alias}.{column}" for column in SIDE_VALUES]
+    pairs = list(zip(own, BLANK_SIDE, strict=True))
+    left = [f"CASE WHEN {alias}.side = {LEFT} THEN {value} ELSE {blank} END" for value, blank in pairs]
+    right = [f"CASE WHEN {alias}.side = {RIGHT} THEN {value} ELSE {blank} END" for value, blank in pairs]
+    return ", ".join(left + right)
+
+
+def _connected_groups(pairs: list[tuple[int, int]]) -> dict[int, int]:
+    """row id → group number (the group's smallest row id), records linked by
+    any confirmed pair sharing a group."""
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:
@@ -379,15 +471,10 @@ def _connected_groups(pairs: list[tuple[int, int]], *, start: int) -> dict[int, 
         return x
 
     for left, right in pairs:
-        parent[find(left)] = find(right)
-    roots: dict[int, int] = {}
-    members = {}
-    for row in sorted(parent):
-        root = find(row)
-        if root not in roots:
-            roots[root] = start + len(roots) + 1
-        members[row] = roots[root]
-    return members
+        a, b = find(left), find(right)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    return {row: find(row) for row in list(parent)}
 
 
 __all__ = ["AUTO", "LEFT", "RIGHT", "SUGGEST", "Engine", "RuleSpec"]

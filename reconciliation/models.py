@@ -9,8 +9,9 @@ Design:
   from `ExternalRecord`, a snapshot of that system's documents loaded set-based
   (CSV export, a connector's snapshot table, or a benchmark's generator).
 - A `Run` copies both sides into temporary tables, matches them with SQL
-  (`reconciliation.engine`) and writes one `RunItem` per side record with its
-  outcome, plus `RunTotal`s per side, currency and outcome, all set-based.
+  (`reconciliation.engine`) and writes its report as `RunLine`s (a matched or
+  suggested pair per line, or one unmatched record) plus `RunTotal`s per side,
+  currency and outcome, all set-based.
 - Analysts' confirmations and rejections of suggestions are `MatchDecision`s:
   history of who decided what, and remembered by every later run.
 """
@@ -215,6 +216,10 @@ class Run(models.Model):
     breaks_seen_again = models.PositiveIntegerField(default=0)
     breaks_resolved = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    phases = models.JSONField(default=dict, blank=True, help_text="Seconds each step of the run took")
+    line_ranges = models.JSONField(
+        default=dict, blank=True, help_text="outcome → [first, last] id of its lines (see RunLine)"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -245,30 +250,22 @@ class Outcome(models.TextChoices):
     UNMATCHED = "unmatched", "Unmatched"
 
 
-class RunItem(models.Model):
-    """One record of one side as the run saw it, and what became of it. Records
-    in one match group share `group_no` (numbered within the run)."""
+class RunLine(models.Model):
+    """One line of a run's report. A matched or suggested pair is one line with
+    both sides; a group of one record against several has one line per part,
+    the whole repeated on each; an unmatched record is a line with the other
+    side empty. Lines of a group share `group_no` (numbered within the run).
 
-    # Both looked up through the composite indexes below only: no index of their own to keep up
-    # while a run writes a million rows.
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="items", db_index=False)
-    side = models.CharField(max_length=5, choices=Side.choices)
-    source_key = models.CharField(max_length=255, help_text="The record's id on its side")
-    source_id = models.BigIntegerField(
-        null=True, blank=True, help_text="The canonical row, when there is one"
-    )
-    reference = models.CharField(max_length=255, blank=True)
-    customer_key = models.CharField(max_length=100, blank=True)
-    label = models.CharField(max_length=255, blank=True)
-    record_date = models.DateField(null=True, blank=True)
-    amount = money_field()
-    tax_amount = money_field(default=0)
-    currency = currency_field()
-    status = models.CharField(max_length=32, blank=True)
+    A run writes its lines in one statement, ordered by outcome then group, so
+    each outcome's lines are one range of ids (`Run.line_ranges`): the report
+    reads them through the primary key, and no other index slows the write of
+    a million lines."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="lines", db_index=False)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     group_no = models.PositiveIntegerField(null=True, blank=True)
     # A deleted rule keeps its id here (the report says the rule was deleted), so deleting a rule
-    # never rewrites millions of past results.
+    # never rewrites millions of past lines.
     rule = models.ForeignKey(
         MatchRule,
         null=True,
@@ -278,29 +275,46 @@ class RunItem(models.Model):
         db_index=False,
         related_name="+",
     )
-    decided = models.CharField(
-        max_length=10, blank=True, help_text="confirmed or rejected by an analyst after the run"
-    )
+    decided = models.CharField(max_length=10, blank=True, help_text="confirmed or rejected after the run")
+    currency = currency_field()
+    left_key = models.CharField(max_length=255, blank=True, help_text="The record's id on its side")
+    left_id = models.BigIntegerField(null=True, blank=True, help_text="The canonical row, when there is one")
+    left_reference = models.CharField(max_length=255, blank=True)
+    left_customer = models.CharField(max_length=100, blank=True)
+    left_date = models.DateField(null=True, blank=True)
+    left_amount = money_field(null=True, blank=True)
+    left_tax = money_field(null=True, blank=True)
+    left_status = models.CharField(max_length=32, blank=True)
+    right_key = models.CharField(max_length=255, blank=True, help_text="The record's id on its side")
+    right_id = models.BigIntegerField(null=True, blank=True, help_text="The canonical row, when there is one")
+    right_reference = models.CharField(max_length=255, blank=True)
+    right_customer = models.CharField(max_length=100, blank=True)
+    right_date = models.DateField(null=True, blank=True)
+    right_amount = money_field(null=True, blank=True)
+    right_tax = money_field(null=True, blank=True)
+    right_status = models.CharField(max_length=32, blank=True)
 
     class Meta:
-        ordering = ["run", "group_no", "side", "id"]
+        ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(outcome="unmatched", group_no__isnull=True)
-                | (~Q(outcome="unmatched") & Q(group_no__isnull=False)),
-                name="run_item_group_iff_paired",
+                condition=Q(outcome="unmatched", group_no__isnull=True) & (Q(left_key="") ^ Q(right_key=""))
+                | (~Q(outcome="unmatched") & Q(group_no__isnull=False) & ~Q(left_key="") & ~Q(right_key="")),
+                name="run_line_pair_or_single",
             ),
             models.CheckConstraint(
-                condition=Q(side__in=[choice.value for choice in Side]), name="run_item_side_known"
+                condition=Q(outcome__in=[choice.value for choice in Outcome]), name="run_line_outcome_known"
             ),
-        ]
-        indexes = [
-            models.Index(fields=["run", "outcome", "side", "id"], name="run_item_outcome"),
-            models.Index(fields=["run", "group_no"], name="run_item_group"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.side} {self.reference or self.source_key}"
+        return f"{self.left_reference or '—'} ⇄ {self.right_reference or '—'}: {self.outcome}"
+
+    @property
+    def difference(self):
+        if self.left_amount is None or self.right_amount is None:
+            return None
+        return self.left_amount - self.right_amount
 
 
 class RunTotal(models.Model):

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from exceptions_queue.registry import RESUBMIT_PENDING, ResubmitFailed
 from reconciliation.breaks import parse_break_key
-from reconciliation.models import Outcome, Reconciliation, Run, RunItem
+from reconciliation.models import Outcome, Reconciliation, Run, RunLine
 from reconciliation.runs import run_now
 
 
@@ -28,7 +30,11 @@ def resubmit_break(item, correction: dict[str, Any] | None, actor) -> Any:
     if run.status == Run.Status.FAILED:
         raise ResubmitFailed(f"Run {run.pk} of {recon.name} failed: {run.error}")
     side, source_key = (item.payload or {}).get("side"), (item.payload or {}).get("source_key")
-    seen = RunItem.objects.filter(run=run, side=side, source_key=source_key).values_list("outcome", flat=True)
+    if side not in ("left", "right") or not source_key:
+        raise ResubmitFailed(
+            "The item does not name the record it is about; dismiss it and let the next run reopen it."
+        )
+    seen = RunLine.objects.filter(Q(**{f"{side}_key": source_key}), run=run).values_list("outcome", flat=True)
     outcome = seen.first()
     if outcome is None:
         raise ResubmitFailed(

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from reconciliation import sources as src
-from reconciliation.breaks import sync_breaks
+from reconciliation.breaks import open_break_records, sync_breaks
 from reconciliation.engine import Engine, RuleSpec
 from reconciliation.models import MatchDecision, Outcome, Reconciliation, Run, RunTotal
 from revops.actors import Actor
@@ -139,33 +140,59 @@ def scope_for(run: Run) -> src.Scope:
     )
 
 
+class _Clock:
+    """Seconds per step, kept on the run for its report (and the benchmark)."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def tick(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(self.phases.get(name, 0) + now - self.last, 3)
+        self.last = now
+
+
 def _execute(run: Run) -> None:
     recon = run.reconciliation
     scope = scope_for(run)
     left, right = src.sides_for(recon.kind)
     sides = [left(src.LEFT, scope), right(src.RIGHT, scope)]
     decisions = MatchDecision.objects.filter(reconciliation=recon)
+    clock = _Clock()
     with connection.cursor() as cursor:
         engine = Engine(cursor)
         engine.prepare()
         for side in sides:
             engine.load(side)
         engine.load_tokens(sides)
+        clock.tick("load both sides")
         engine.load_rejections(
             decisions.filter(decision=MatchDecision.Decision.REJECTED).values_list("left_key", "right_key")
         )
         engine.apply_confirmed(
             decisions.filter(decision=MatchDecision.Decision.CONFIRMED).values_list("left_key", "right_key")
         )
+        clock.tick("analysts' decisions")
         for rule in recon.rules.filter(enabled=True).order_by("position"):
             engine.apply(RuleSpec.from_rule(rule))
-        engine.write_results(run.pk)
+            clock.tick(f"rule {rule.position}: {rule.name}")
+        ranges = engine.write_results(run.pk)
         groups = engine.group_counts()
+        clock.tick("write lines and totals")
         near = engine.near_misses()
+        open_breaks = open_break_records(recon.pk)
+        matched = engine.matched_among(open_breaks)
         engine.drop()
+    Run.objects.filter(pk=run.pk).update(line_ranges=ranges)
+    run.line_ranges = ranges
     _count(run, groups)
-    counts = sync_breaks(run=run, near_misses=near, actor=system_actor(run))
+    counts = sync_breaks(
+        run=run, near_misses=near, matched=matched, open_breaks=open_breaks, actor=system_actor(run)
+    )
+    clock.tick("breaks in the exception queue")
     Run.objects.filter(pk=run.pk).update(
+        phases=clock.phases,
         status=Run.Status.SUCCEEDED,
         finished_at=timezone.now(),
         date_from=scope.date_from,

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from exceptions_queue.codes import ExceptionCode
 from exceptions_queue.services import exception_open
-from reconciliation.breaks import STEP_KEY, break_key, close_items, describe
+from reconciliation.breaks import STEP_KEY, break_key, break_payload, close_items, describe, line_side
 from reconciliation.models import (
     ExternalRecord,
     Kind,
@@ -24,7 +24,7 @@ from reconciliation.models import (
     Outcome,
     Reconciliation,
     Run,
-    RunItem,
+    RunLine,
     Side,
 )
 from revops.actors import Actor
@@ -192,97 +192,60 @@ def suggestions_decide(
         raise field_error("groups", "Select at least one suggested match.")
     if decision == MatchDecision.Decision.REJECTED and not (reason or "").strip():
         raise field_error("reason", "Say why the suggestion is wrong; the reason is kept with the decision.")
-    items = list(
-        RunItem.objects.select_for_update()
-        .filter(run=run, group_no__in=group_nos, outcome=Outcome.SUGGESTED, decided="")
-        .order_by("group_no", "side", "id")
+    suggested = (run.line_ranges or {}).get(Outcome.SUGGESTED)
+    if not suggested:
+        return 0
+    lines = list(
+        RunLine.objects.select_for_update()
+        .filter(run=run, id__range=suggested, outcome=Outcome.SUGGESTED, group_no__in=group_nos, decided="")
+        .order_by("id")
     )
-    groups: dict[int, list[RunItem]] = {}
-    for item in items:
-        groups.setdefault(item.group_no, []).append(item)
     now = timezone.now()
     recon = run.reconciliation
-    for members in groups.values():
-        lefts = [m for m in members if m.side == Side.LEFT]
-        rights = [m for m in members if m.side == Side.RIGHT]
-        for left in lefts:
-            for right in rights:
-                record, _ = MatchDecision.objects.get_or_create(
-                    reconciliation=recon,
-                    left_key=left.source_key,
-                    right_key=right.source_key,
-                    defaults={"decision": decision, "decided_at": now},
-                )
-                record.decision, record.decided_at, record.decided_by, record.run = (
-                    decision,
-                    now,
-                    actor.user,
-                    run,
-                )
-                record.reason = (reason or "").strip()[:300]
-                stamp(
-                    record,
-                    actor,
-                    f"{decision.capitalize()} suggested match: {record.reason or 'no reason given'}",
-                )
-                record.save()
-    RunItem.objects.filter(pk__in=[item.pk for item in items]).update(decided=decision)
+    for line in lines:
+        record = MatchDecision.objects.filter(
+            reconciliation=recon, left_key=line.left_key, right_key=line.right_key
+        ).first() or MatchDecision(reconciliation=recon, left_key=line.left_key, right_key=line.right_key)
+        record.decision, record.decided_at, record.decided_by, record.run = decision, now, actor.user, run
+        record.reason = (reason or "").strip()[:300]
+        stamp(record, actor, f"{decision.capitalize()} suggested match: {record.reason or 'no reason given'}")
+        record.save()
+    RunLine.objects.filter(pk__in=[line.pk for line in lines]).update(decided=decision)
+    records = {
+        (side, getattr(line, f"{side}_key")): (line, side)
+        for line in lines
+        for side in (Side.LEFT, Side.RIGHT)
+    }
     if decision == MatchDecision.Decision.CONFIRMED:
         close_items(
-            {
-                break_key(
-                    recon.pk, item.side, item.source_key
-                ): f"Match confirmed by {actor.label} in run {run.pk}"
-                for item in items
-            },
+            [break_key(recon.pk, side, key) for side, key in records],
+            note=f"Match confirmed by {actor.label} in run {run.pk}",
             actor=actor,
             now=now,
         )
     else:
-        for item in items:
-            _open_break(run, item, actor)
-    return len(groups)
+        for line, side in records.values():
+            _open_break(run, line_side(line, side), actor)
+    return len({line.group_no for line in lines})
 
 
-def _open_break(run: Run, item: RunItem, actor: Actor) -> None:
+def _open_break(run: Run, row: dict, actor: Actor) -> None:
     recon = run.reconciliation
-    row = {
-        field: getattr(item, field)
-        for field in (
-            "side",
-            "source_key",
-            "reference",
-            "customer_key",
-            "label",
-            "record_date",
-            "amount",
-            "tax_amount",
-            "currency",
-            "status",
-        )
-    }
-    title, message, details = describe(recon, run, row, None)
+    title, message, details = describe(recon, row, None)
     exception_open(
         code=ExceptionCode.RECONCILIATION_BREAK,
-        dedupe_key=break_key(recon.pk, item.side, item.source_key),
+        dedupe_key=break_key(recon.pk, row["side"], row["source_key"]),
         title=f"Rejected match: {title}",
         message=message,
         step_key=STEP_KEY,
         actor=actor,
         source_system="revops",
         legal_entity=recon.legal_entity,
-        external_id=item.source_key[:255],
-        customer=Customer.objects.filter(number=item.customer_key).first() if item.customer_key else None,
-        amount=item.amount,
-        currency=item.currency,
-        payload={
-            "reconciliation": recon.name,
-            "reconciliation_id": recon.pk,
-            "run_id": run.pk,
-            "side": item.side,
-            "source_key": item.source_key,
-            "reference": item.reference,
-        },
+        external_id=row["source_key"][:255],
+        customer=Customer.objects.filter(number=row["customer_key"]).first() if row["customer_key"] else None,
+        amount=row["amount"],
+        currency=row["currency"],
+        payload=break_payload(recon, row),
         error_details=details,
     )
 

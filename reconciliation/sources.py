@@ -25,7 +25,20 @@ from dataclasses import dataclass, field
 from reconciliation import sql
 from reconciliation.models import Kind
 
-SIDE_COLUMNS = "side, source_key, source_id, reference, customer_key, label, record_date, amount, tax_amount, currency, status"
+SIDE_NAMES = (
+    "side",
+    "source_key",
+    "source_id",
+    "reference",
+    "customer_key",
+    "label",
+    "record_date",
+    "amount",
+    "tax_amount",
+    "currency",
+    "status",
+)
+SIDE_COLUMNS = ", ".join(SIDE_NAMES)
 LEFT, RIGHT = 0, 1
 
 
@@ -45,12 +58,22 @@ class Statement:
 
 @dataclass
 class SideSource:
-    """Fills one side: `rows` inserts into recon_side; `tokens` adds further
-    references (row_id, side, token) for rows already inserted."""
+    """Fills one side: `rows` is a SELECT of SIDE_COLUMNS (see `select`) the
+    engine copies into recon_side; `tokens` add further references (row_id,
+    side, token) for rows already copied."""
 
     label: str
     rows: Statement
     tokens: list[Statement] = field(default_factory=list)
+
+
+def select(*expressions: str) -> str:
+    """A SELECT list naming each expression after its side column, in order."""
+    if len(expressions) != len(SIDE_NAMES):
+        raise ValueError(f"A side row has {len(SIDE_NAMES)} columns: {SIDE_COLUMNS}.")
+    return "SELECT " + ", ".join(
+        f"{expr} AS {name}" for expr, name in zip(expressions, SIDE_NAMES, strict=True)
+    )
 
 
 def _entity_filter(column: str, scope: Scope) -> tuple[str, list]:
@@ -71,37 +94,44 @@ def _external_ref_tokens(side: int, object_type: str) -> Statement:
     )
 
 
-def billing_invoices(side: int, scope: Scope) -> SideSource:
+def _invoices(side: int, scope: Scope, label: str, statuses: tuple[str, ...]) -> SideSource:
     entity, entity_params = _entity_filter("i.legal_entity_id", scope)
+    listed = ", ".join(f"'{status}'" for status in statuses)
     return SideSource(
-        "Billing invoices",
+        label,
         Statement(
-            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
-            SELECT %s, {sql.as_text("i.id")}, i.id, i.number, c.number, i.number, i.issue_date,
-                   i.total, i.tax_total, i.currency, i.status
+            f"""{
+                select(
+                    "%s",
+                    sql.as_text("i.id"),
+                    "i.id",
+                    "i.number",
+                    "c.number",
+                    "i.number",
+                    "i.issue_date",
+                    "i.total",
+                    "i.tax_total",
+                    "i.currency",
+                    "i.status",
+                )
+            }
             FROM revops_invoice i JOIN revops_customer c ON c.id = i.customer_id
-            WHERE i.status <> 'draft' AND i.issue_date BETWEEN %s AND %s{entity}""",
+            WHERE i.status IN ({listed}) AND i.issue_date BETWEEN %s AND %s{entity}""",
             [side, scope.date_from, scope.date_to, *entity_params],
         ),
         [_external_ref_tokens(side, "invoice")],
     )
+
+
+def billing_invoices(side: int, scope: Scope) -> SideSource:
+    """Every invoice issued (drafts are not documents yet), voided ones included:
+    the ERP must show the void too."""
+    return _invoices(side, scope, "Billing invoices", ("open", "paid", "void", "uncollectible"))
 
 
 def open_invoices(side: int, scope: Scope) -> SideSource:
-    """Invoices cash could still be applied to, for the amount still due."""
-    entity, entity_params = _entity_filter("i.legal_entity_id", scope)
-    return SideSource(
-        "Invoices",
-        Statement(
-            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
-            SELECT %s, {sql.as_text("i.id")}, i.id, i.number, c.number, i.number, i.issue_date,
-                   i.total, i.tax_total, i.currency, i.status
-            FROM revops_invoice i JOIN revops_customer c ON c.id = i.customer_id
-            WHERE i.status IN ('open', 'paid') AND i.issue_date BETWEEN %s AND %s{entity}""",
-            [side, scope.date_from, scope.date_to, *entity_params],
-        ),
-        [_external_ref_tokens(side, "invoice")],
-    )
+    """Invoices cash is applied to."""
+    return _invoices(side, scope, "Invoices", ("open", "paid"))
 
 
 def external_records(object_type: str, label: str) -> Callable[[int, Scope], SideSource]:
@@ -109,14 +139,29 @@ def external_records(object_type: str, label: str) -> Callable[[int, Scope], Sid
         entity = ""
         params: list = [side, scope.external_system, object_type, scope.date_from, scope.date_to]
         if scope.legal_entity_id is not None:
-            entity = " AND (e.legal_entity_code = '' OR e.legal_entity_code = (SELECT code FROM revops_legalentity WHERE id = %s))"
+            entity = (
+                " AND (e.legal_entity_code = ''"
+                " OR e.legal_entity_code = (SELECT code FROM revops_legalentity WHERE id = %s))"
+            )
             params.append(scope.legal_entity_id)
         return SideSource(
             label,
             Statement(
-                f"""INSERT INTO recon_side ({SIDE_COLUMNS})
-                SELECT %s, e.external_id, NULL, e.reference, e.customer_key, e.reference, e.record_date,
-                       e.amount, e.tax_amount, e.currency, e.status
+                f"""{
+                    select(
+                        "%s",
+                        "e.external_id",
+                        "CAST(NULL AS BIGINT)",
+                        "e.reference",
+                        "e.customer_key",
+                        "e.reference",
+                        "e.record_date",
+                        "e.amount",
+                        "e.tax_amount",
+                        "e.currency",
+                        "e.status",
+                    )
+                }
                 FROM reconciliation_externalrecord e
                 WHERE e.system = %s AND e.object_type = %s AND e.record_date BETWEEN %s AND %s{entity}""",
                 params,
@@ -137,7 +182,7 @@ def external_records(object_type: str, label: str) -> Callable[[int, Scope], Sid
 def gateway_payments(side: int, scope: Scope) -> SideSource:
     """Payments taken by a gateway (scope.external_system names it, e.g. stripe;
     empty: every gateway). The reference is the gateway's id; the memo often
-    names the invoice, so its words are references too."""
+    names the invoice, so it is a reference too."""
     entity, entity_params = _entity_filter("p.legal_entity_id", scope)
     gateway = ""
     params = [side, scope.date_from, scope.date_to, *entity_params]
@@ -147,11 +192,24 @@ def gateway_payments(side: int, scope: Scope) -> SideSource:
     return SideSource(
         "Gateway payments",
         Statement(
-            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
-            SELECT %s, {sql.as_text("p.id")}, p.id, p.gateway_reference, COALESCE(c.number, ''), p.number,
-                   p.received_date, p.amount, 0, p.currency, p.status
+            f"""{
+                select(
+                    "%s",
+                    sql.as_text("p.id"),
+                    "p.id",
+                    "p.gateway_reference",
+                    "COALESCE(c.number, '')",
+                    "p.number",
+                    "p.received_date",
+                    "p.amount",
+                    "0",
+                    "p.currency",
+                    "p.status",
+                )
+            }
             FROM revops_payment p LEFT JOIN revops_customer c ON c.id = p.customer_id
-            WHERE p.status <> 'reversed' AND p.gateway <> '' AND p.received_date BETWEEN %s AND %s{entity}{gateway}""",
+            WHERE p.status <> 'reversed' AND p.gateway <> ''
+              AND p.received_date BETWEEN %s AND %s{entity}{gateway}""",
             params,
         ),
         [
@@ -168,16 +226,28 @@ def gateway_payments(side: int, scope: Scope) -> SideSource:
 
 
 def active_contracts(side: int, scope: Scope) -> SideSource:
-    """Contracts in force, with the CRM's ids as references.
-    Amount: the yearly value of their current lines is not compared here — a
-    deal and its contract agree when they name each other and the customer."""
+    """Contracts in force, with the CRM's ids as references. A deal and its
+    contract agree when they name each other and the customer; amounts are not
+    compared (a contract's value is in its lines)."""
     entity, entity_params = _entity_filter("c.legal_entity_id", scope)
     return SideSource(
         "Active contracts",
         Statement(
-            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
-            SELECT %s, {sql.as_text("k.id")}, k.id, k.number, c.number, k.number, k.start_date,
-                   0, 0, c.currency, k.status
+            f"""{
+                select(
+                    "%s",
+                    sql.as_text("k.id"),
+                    "k.id",
+                    "k.number",
+                    "c.number",
+                    "k.number",
+                    "k.start_date",
+                    "0",
+                    "0",
+                    "k.currency",
+                    "k.status",
+                )
+            }
             FROM revops_contract k JOIN revops_customer c ON c.id = k.customer_id
             WHERE k.status = 'active' AND k.start_date BETWEEN %s AND %s{entity}""",
             [side, scope.date_from, scope.date_to, *entity_params],
@@ -186,46 +256,73 @@ def active_contracts(side: int, scope: Scope) -> SideSource:
     )
 
 
+def _period_key(line: str, period: str) -> str:
+    return sql.concat(sql.as_text(line), "':'", sql.as_text(period))
+
+
 def usage_per_period(side: int, scope: Scope) -> SideSource:
     """Usage metered per contract line and period: the quantity is the amount compared."""
+    entity, entity_params = _entity_filter("c.legal_entity_id", scope)
     return SideSource(
         "Metered usage",
         Statement(
-            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
-            SELECT %s, {sql.concat(sql.as_text("u.contract_line_id"), "':'", sql.as_text("u.period_start"))},
-                   u.contract_line_id, {sql.concat("k.number", "'/'", sql.as_text("u.period_start"))},
-                   c.number, {sql.concat("k.number", "' '", sql.as_text("u.period_start"))}, u.period_start,
-                   SUM(u.quantity), 0, c.currency, ''
+            f"""{
+                select(
+                    "%s",
+                    _period_key("u.contract_line_id", "u.period_start"),
+                    "u.contract_line_id",
+                    _period_key("u.contract_line_id", "u.period_start"),
+                    "c.number",
+                    sql.concat("k.number", "' '", sql.as_text("u.period_start")),
+                    "u.period_start",
+                    "SUM(u.quantity)",
+                    "0",
+                    "k.currency",
+                    "''",
+                )
+            }
             FROM revops_usagerecord u
             JOIN revops_contractline l ON l.id = u.contract_line_id
             JOIN revops_contract k ON k.id = l.contract_id
             JOIN revops_customer c ON c.id = k.customer_id
-            WHERE u.period_start BETWEEN %s AND %s{_entity_filter("c.legal_entity_id", scope)[0]}
-            GROUP BY u.contract_line_id, u.period_start, k.number, c.number, c.currency""",
-            [side, scope.date_from, scope.date_to, *_entity_filter("c.legal_entity_id", scope)[1]],
+            WHERE u.period_start BETWEEN %s AND %s{entity}
+            GROUP BY u.contract_line_id, u.period_start, k.number, c.number, k.currency""",
+            [side, scope.date_from, scope.date_to, *entity_params],
         ),
     )
 
 
 def billed_usage_per_period(side: int, scope: Scope) -> SideSource:
-    """Quantities invoiced per contract line and period (void invoices left out)."""
+    """Quantities of usage products invoiced per contract line and period (void invoices left out)."""
     entity, entity_params = _entity_filter("i.legal_entity_id", scope)
     return SideSource(
         "Billed usage",
         Statement(
-            f"""INSERT INTO recon_side ({SIDE_COLUMNS})
-            SELECT %s, {sql.concat(sql.as_text("il.contract_line_id"), "':'", sql.as_text("il.period_start"))},
-                   il.contract_line_id, {sql.concat("k.number", "'/'", sql.as_text("il.period_start"))},
-                   c.number, {sql.concat("k.number", "' '", sql.as_text("il.period_start"))}, il.period_start,
-                   SUM(il.quantity), 0, c.currency, ''
+            f"""{
+                select(
+                    "%s",
+                    _period_key("il.contract_line_id", "il.period_start"),
+                    "il.contract_line_id",
+                    _period_key("il.contract_line_id", "il.period_start"),
+                    "c.number",
+                    sql.concat("k.number", "' '", sql.as_text("il.period_start")),
+                    "il.period_start",
+                    "SUM(il.quantity)",
+                    "0",
+                    "k.currency",
+                    "''",
+                )
+            }
             FROM revops_invoiceline il
             JOIN revops_invoice i ON i.id = il.invoice_id
             JOIN revops_contractline l ON l.id = il.contract_line_id
             JOIN revops_contract k ON k.id = l.contract_id
             JOIN revops_customer c ON c.id = k.customer_id
             JOIN revops_product pr ON pr.id = l.product_id
-            WHERE i.status <> 'void' AND il.period_start BETWEEN %s AND %s AND pr.pricing_model = 'usage'{entity}
-            GROUP BY il.contract_line_id, il.period_start, k.number, c.number, c.currency""",
+            WHERE i.status <> 'void' AND il.period_start BETWEEN %s AND %s AND pr.pricing_model = 'usage'{
+                entity
+            }
+            GROUP BY il.contract_line_id, il.period_start, k.number, c.number, k.currency""",
             [side, scope.date_from, scope.date_to, *entity_params],
         ),
     )

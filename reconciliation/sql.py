@@ -48,4 +48,4 @@ def temp_table(name: str, columns: str) -> list[str]:
 
 def analyze(name: str) -> list[str]:
     """Fresh planner statistics for a temporary table just filled (autovacuum never sees them)."""
-    return [f"ANALYZE {name}"]
+    return [f"ANALYZE {name}"] if is_postgres() else []

@@ -19,7 +19,7 @@ GRANTS = {
     "view_reconciliation": ALL_ROLES,
     "view_matchrule": ALL_ROLES,
     "view_run": ALL_ROLES,
-    "view_runitem": ALL_ROLES,
+    "view_runline": ALL_ROLES,
     "view_matchdecision": ALL_ROLES,
     "view_externalrecord": ALL_ROLES,
     "add_reconciliation": ADMINS,

@@ -31,6 +31,7 @@ def erp_recon(db):
         name="Billing ⇄ NetSuite",
         kind=Kind.INVOICES_ERP,
         external_system="netsuite",
+        lookback_days=3000,  # resubmission runs up to today
         actor=ADMIN,
         reason="test setup",
     )
@@ -118,6 +119,19 @@ def run(recon, *, actor=ADMIN):
     )
 
 
+def records(run):
+    """[(side, source key, reference, outcome, group, rule id)] of every record in a run's lines."""
+    seen = []
+    for line in run.lines.all():
+        for side in ("left", "right"):
+            key = getattr(line, f"{side}_key")
+            if key:
+                seen.append(
+                    (side, key, getattr(line, f"{side}_reference"), line.outcome, line.group_no, line.rule_id)
+                )
+    return seen
+
+
 def outcomes(run):
-    """{(side, reference): (outcome, group)} of a run's items."""
-    return {(i.side, i.reference): (i.outcome, i.group_no) for i in run.items.all()}
+    """{(side, reference): (outcome, group)} of a run's records."""
+    return {(side, ref): (outcome, group) for side, _, ref, outcome, group, _ in records(run)}

@@ -11,7 +11,7 @@ import pytest
 from reconciliation import services
 from reconciliation.models import Kind, Run, RunTotal
 from tests import factories as f
-from tests.reconciliation.conftest import ADMIN, DAY, add_rule, erp, invoice, outcomes, run
+from tests.reconciliation.conftest import ADMIN, DAY, add_rule, erp, invoice, outcomes, records, run
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_it_never_matches_an_ambiguous_reference_automatically(erp_recon, custom
     erp("ns-6a", "INV-6")
     erp("ns-6b", "INV-6")
     result = run(erp_recon)
-    seen = {(i.side, i.source_key): i.outcome for i in result.items.all()}
+    seen = {(side, key): outcome for side, key, _, outcome, _, _ in records(result)}
     assert seen[("left", str(customer.invoices.get().pk))] == "suggested"
     assert sorted(v for (side, _), v in seen.items() if side == "right") == ["suggested", "unmatched"]
 
@@ -72,9 +72,8 @@ def test_it_never_matches_an_ambiguous_reference_automatically(erp_recon, custom
 def test_it_tries_rules_in_rank_order(erp_recon, customer):
     invoice(customer, "INV-7")
     erp("ns-7", "INV-7")
-    result = run(erp_recon)
-    item = result.items.get(side="left")
-    assert item.rule.position == 10
+    line = run(erp_recon).lines.get()
+    assert line.rule_id == erp_recon.rules.get(position=10).pk
 
 
 def test_it_matches_one_payment_against_several_invoices(db):
@@ -100,9 +99,11 @@ def test_it_matches_one_payment_against_several_invoices(db):
         gateway_reference="ch_1",
     )
     result = run(recon)
-    groups = {i.group_no for i in result.items.all()}
-    assert len(groups) == 1 and None not in groups
-    assert result.matched_groups == 1 and result.items.count() == 4
+    seen = records(result)
+    assert len(seen) == 6  # the payment on each of its three lines, and the three invoices
+    assert {group for _, _, _, _, group, _ in seen} == {1}
+    assert {key for side, key, *_ in seen if side == "right"} == {str(i.pk) for i in customer.invoices.all()}
+    assert result.matched_groups == 1 and result.lines.count() == 3
 
 
 def test_it_matches_several_instalments_against_one_invoice(db):
@@ -122,7 +123,8 @@ def test_it_matches_several_instalments_against_one_invoice(db):
         )
     result = run(recon)
     assert result.matched_groups == 1
-    assert result.items.filter(outcome="matched").count() == 4
+    assert result.lines.filter(outcome="matched").count() == 3
+    assert result.left_unmatched == result.right_unmatched == 0
 
 
 def test_it_does_not_sum_parts_that_fall_short_of_the_whole(db):
