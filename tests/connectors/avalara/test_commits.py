@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from connectors.avalara import commits as c
 from connectors.models import Connector, OutboundPosting
@@ -214,3 +216,27 @@ def test_a_sale_outside_the_sellers_nexus_is_committed_without_tax(avalara, avat
     document = avatax.document("revops-US01-INV-T-1")
     assert document["status"] == "Committed" and document["totalTax"] == 0
     assert document["lines"][0]["details"] == []
+
+
+def test_invoices_written_in_bulk_look_up_the_tax_engine_once(avalara, avatax):
+    from revops.services import bulk
+
+    customers = [
+        f.CustomerFactory(legal_entity=avalara.legal_entity, number=f"C-{i}", country="US", **IRVINE)
+        for i in range(5)
+    ]
+    specs = [
+        bulk.InvoiceSpec(
+            number=f"INV-B-{i}",
+            customer=customer,
+            issue_date=dt.date(2026, 3, 1),
+            lines=[InvoiceLineSpec("Yarn", quantity="1", unit_amount="100.00", tax_rate="7.75")],
+        )
+        for i, customer in enumerate(customers)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        created = bulk.invoices_create_many(specs=specs, actor=SYSTEM)
+    lookups = [q for q in queries.captured_queries if 'FROM "connectors_connector"' in q["sql"]]
+    assert len(lookups) <= 2  # once by each listener (ERP postings, tax engine), not once per invoice
+    steps = OutboundPosting.objects.filter(connector=avalara, record_type=c.COMMIT)
+    assert sorted(steps.values_list("object_id", flat=True)) == sorted(inv.pk for inv in created.objects)
