@@ -14,7 +14,7 @@ from django.utils import timezone
 from revops.models import BusinessEvent, Contract, Customer, Invoice, Payment
 from revops.selectors.customers import UNAPPLIED_PAYMENT_STATUSES
 from revops.selectors.history import HistoryEntry, recent_changes
-from revops.selectors.sla import SlaCount, sla_breach_counts
+from revops.selectors.sla import SlaCount, dashboard_sla_counts
 
 
 def capped_count(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
@@ -53,6 +53,7 @@ class Dashboard:
     events: list[BusinessEvent]
     changes: list[HistoryEntry]
     slas: list[SlaCount] = field(default_factory=list)  # flows breaching each business SLA
+    slas_at: dt.datetime | None = None  # when they were counted
 
 
 # Tiles other apps add (the exception queue registers its own from its
@@ -126,6 +127,7 @@ def dashboard(user=None) -> Dashboard:
         for provider in _TILE_PROVIDERS:
             tiles.extend(provider(user))
     open_ar, cash, totals_at = money_totals()
+    slas, slas_at = dashboard_sla_counts()
     return Dashboard(
         tiles=tiles,
         open_ar=open_ar,
@@ -133,5 +135,6 @@ def dashboard(user=None) -> Dashboard:
         totals_at=totals_at,
         events=list(BusinessEvent.objects.order_by("-occurred_at", "-id")[:15]),
         changes=recent_changes(limit=15),
-        slas=sla_breach_counts(),
+        slas=slas,
+        slas_at=slas_at,
     )

@@ -9,14 +9,16 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from connectors.models import Connector, OutboundPosting
 from exceptions_queue.models import ExceptionItem
 from revops import models as m
 from revops.actors import Actor
 from revops.selectors.flow import BREACHING, DONE, NOT_APPLICABLE, PENDING, flow_detail
-from revops.selectors.sla import SLAS, breach_rows, sla_breach_counts, sla_breaches
+from revops.selectors.sla import SLAS, breach_rows, dashboard_sla_counts, sla_breach_counts, sla_breaches
 from revops.services.events import event_record
 from revops.templatetags.flow_tags import hours, lag
 from tests import factories as f
@@ -285,6 +287,28 @@ def test_a_late_invoice_counts_against_invoice_generation(synthetic_flow, settin
     assert [(r.subject_label, r.started_at, r.done_at, r.over_by) for r in rows] == [
         ("INV-A", at(1, 0), at(2, 6), dt.timedelta(hours=6))
     ]
+
+
+def test_the_dashboard_keeps_its_counts_five_minutes_unless_a_limit_changes(settings):
+    cache.clear()
+    five_days_ago = timezone.now() - dt.timedelta(days=5)
+
+    def unapplied_payment():
+        payment = f.PaymentFactory()
+        _event("payment.received", payment, STRIPE, five_days_ago, payment.correlation_id)
+
+    unapplied_payment()
+    assert _payment_posting(dashboard_sla_counts()) == 1
+    unapplied_payment()
+    assert _payment_posting(dashboard_sla_counts()) == 1  # as counted a moment ago
+    assert _payment_posting(dashboard_sla_counts(max_age=0)) == 2
+    settings.REVOPS_SLA_PAYMENT_POSTING_HOURS = 49
+    assert _payment_posting(dashboard_sla_counts()) == 2
+
+
+def _payment_posting(counted) -> int:
+    rows, _counted_at = counted
+    return next(row.count for row in rows if row.sla.key == "payment_posting")
 
 
 def test_the_breach_list_names_each_flow(synthetic_flow):
