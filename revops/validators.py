@@ -113,23 +113,38 @@ def _field_problem(f: models.Field, value: Any) -> list | None:
     return None
 
 
+_CALLED = object()  # a default made anew for each row (a callable's)
+_PLANS: dict[type[models.Model], list[tuple[models.Field, str, str, bool, Any]]] = {}
+
+
+def _plan(model: type[models.Model]) -> list[tuple[models.Field, str, str, bool, Any]]:
+    """Per concrete field: (field, attname, name, is a relation, constant default or _CALLED)."""
+    plan = _PLANS.get(model)
+    if plan is None:
+        defaults = _constant_defaults(model)[0]
+        plan = _PLANS[model] = [
+            (f, f.attname, f.name, f.is_relation, defaults.get(f.attname, _CALLED))
+            for f in model._meta.concrete_fields
+        ]
+    return plan
+
+
 def model_values(model: type[models.Model], values: Mapping[str, Any]) -> dict[str, Any]:
     """Every concrete column of `model` (attname → value, in the model's field
     order) for a row made from `values` (field names or attnames; a related
     object gives its key), the fields not given holding their defaults, as
     `model(**values)` would."""
-    defaults = _constant_defaults(model)[0]
     row = {}
-    for f in model._meta.concrete_fields:
-        if f.attname in values:
-            row[f.attname] = values[f.attname]
-        elif f.name in values:
-            value = values[f.name]
-            row[f.attname] = value.pk if f.is_relation and value is not None else value
-        elif f.attname in defaults:
-            row[f.attname] = defaults[f.attname]
+    for f, attname, name, relation, default in _plan(model):
+        if attname in values:
+            row[attname] = values[attname]
+        elif name in values:
+            value = values[name]
+            row[attname] = value.pk if relation and value is not None else value
+        elif default is not _CALLED:
+            row[attname] = default
         else:
-            row[f.attname] = f.get_default()
+            row[attname] = f.get_default()
     return row
 
 
@@ -139,9 +154,9 @@ def model_instance(model: type[models.Model], values: Mapping[str, Any]) -> mode
     construction); related objects given by field name are cached on it as
     keyword construction caches them."""
     obj = model(*model_values(model, values).values())
-    for f in model._meta.concrete_fields:
-        if f.is_relation and f.name in values:
-            f.set_cached_value(obj, values[f.name])
+    for f, _, name, relation, _ in _plan(model):
+        if relation and name in values:
+            f.set_cached_value(obj, values[name])
     return obj
 
 
