@@ -63,6 +63,11 @@ class FlowStep:
         return self.at - self.after.at
 
     @property
+    def lag_label(self) -> str:
+        """How a later step names this one: "after invoice issued", "after posted to ERP"."""
+        return self.label[0].lower() + self.label[1:]
+
+    @property
     def breaching(self) -> bool:
         return self.sla is not None and self.sla.breached
 
