@@ -254,6 +254,17 @@ def test_an_invoice_without_contract_or_erp_has_steps_not_applicable():
     assert steps[(title, "invoice_issued")].sla is None
 
 
+def test_a_payment_not_applied_yet_is_a_flow_of_its_own_waiting_past_its_sla():
+    payment = f.PaymentFactory(number="PAY-LOOSE", status="unapplied")
+    _event("payment.received", payment, STRIPE, at(10, 9), payment.correlation_id)
+    flow = flow_detail(payment.correlation_id, now=NOW)
+    assert [stage.title for stage in flow.stages] == ["Payment PAY-LOOSE"]
+    received, applied = flow.stages[0].steps
+    assert (received.status, received.system, received.at) == (DONE, "stripe", at(10, 9))
+    assert applied.state == PENDING and applied.status == BREACHING
+    assert applied.sla.elapsed == dt.timedelta(days=10, hours=3)
+
+
 def test_the_dashboard_counts_flows_breaching_each_sla(synthetic_flow):
     counts = {row.sla.key: row.count for row in sla_breach_counts(now=NOW)}
     assert counts == {"order_activation": 1, "invoice_generation": 0, "payment_posting": 1, "erp_sync": 1}
