@@ -8,6 +8,7 @@ urlpatterns = [
     path("connectors/", include("connectors.urls")),
     path("exceptions/", include("exceptions_queue.urls")),
     path("bank/", include("reconciliation.statements.urls")),
+    path("reconciliation/", include("reconciliation.urls")),
     path("api/", include("revops.api.urls")),
     path("", include("revops.web.urls")),
 ]

@@ -19,6 +19,7 @@ from revops.models import BusinessEvent, CustomerContact, OwnershipRule, TaxJuri
 from tests import factories as f
 from tests.connectors import memory_kind  # noqa: F401 - registers the "memory" connector kind
 from tests.connectors.files.walk import walk_objects
+from tests.reconciliation.walk import walk_reconciliation
 from tests.statements.walk import walk_statement
 
 ROLES = ("anonymous", "no_role", "analyst", "integration_admin", "auditor", "superuser")
@@ -66,6 +67,10 @@ API_DOCS = READ
 MANAGE_TOKENS = {**CONFIGURE_CONNECTORS}
 ADD_TOKEN = {**MANAGE_TOKENS, "integration_admin": 302, "superuser": 302}
 REVOKE_TOKEN = {**MANAGE_TOKENS, "integration_admin": 405, "superuser": 405}
+
+# Reconciliations and their rules: Integration Admins. Running and deciding: POST only.
+CONFIGURE_RECONCILIATION = {**READ, "auditor": 403, "analyst": 403}
+RUN_RECONCILIATION = {**READ, "auditor": 403, "analyst": 405, "integration_admin": 405, "superuser": 405}
 
 # url name → (kind of page, whether it changes data)
 EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
@@ -147,6 +152,19 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "statements:list": (READ, False),
     "statements:detail": (READ, False),
     "statements:upload": (EDIT_MASTER_DATA, True),
+    # Reconciliation: everyone with a role reads; Integration Admins configure; analysts
+    # and admins run and decide suggestions (POST only, refused to readers first).
+    "reconciliation:list": (READ, False),
+    "reconciliation:detail": (READ, False),
+    "reconciliation:run": (READ, False),
+    "reconciliation:run_export": (READ, False),
+    "reconciliation:add": (CONFIGURE_RECONCILIATION, True),
+    "reconciliation:edit": (CONFIGURE_RECONCILIATION, True),
+    "reconciliation:rule_add": (CONFIGURE_RECONCILIATION, True),
+    "reconciliation:rule_edit": (CONFIGURE_RECONCILIATION, True),
+    "reconciliation:rule_delete": (CONFIGURE_RECONCILIATION, True),
+    "reconciliation:run_start": (RUN_RECONCILIATION, True),
+    "reconciliation:decide": (RUN_RECONCILIATION, True),
     "api_tokens": (MANAGE_TOKENS, False),
     "api_token_add": (ADD_TOKEN, True),
     "api_token_revoke": (REVOKE_TOKEN, True),
@@ -293,6 +311,15 @@ KWARGS = {
     "exceptions_queue:check": lambda o: {"pk": o["exception_item"].pk},
     "connectors:files:detail": lambda o: {"pk": o["file_import"].pk},
     "statements:detail": lambda o: {"pk": walk_statement(o).pk},
+    "reconciliation:detail": lambda o: {"pk": walk_reconciliation(o)["recon"].pk},
+    "reconciliation:edit": lambda o: {"pk": walk_reconciliation(o)["recon"].pk},
+    "reconciliation:run_start": lambda o: {"pk": walk_reconciliation(o)["recon"].pk},
+    "reconciliation:rule_add": lambda o: {"pk": walk_reconciliation(o)["recon"].pk},
+    "reconciliation:rule_edit": lambda o: {"pk": walk_reconciliation(o)["rule"].pk},
+    "reconciliation:rule_delete": lambda o: {"pk": walk_reconciliation(o)["rule"].pk},
+    "reconciliation:run": lambda o: {"pk": walk_reconciliation(o)["run"].pk},
+    "reconciliation:run_export": lambda o: {"pk": walk_reconciliation(o)["run"].pk},
+    "reconciliation:decide": lambda o: {"pk": walk_reconciliation(o)["run"].pk},
     "connectors:files:mapping_edit": lambda o: {"pk": o["column_mapping"].pk},
     "webhook": lambda o: {"name": "no-such-connector"},
     "customer_detail": lambda o: {"pk": o["customer"].pk},

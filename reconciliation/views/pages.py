@@ -1,0 +1,152 @@
+"""Read pages: reconciliations, one reconciliation, a run's report, its CSV."""
+
+from __future__ import annotations
+
+import csv
+
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from reconciliation import selectors
+from reconciliation.forms import DecideForm
+from reconciliation.models import Outcome, Reconciliation, Run, RunLine
+from reconciliation.sources import SIDE_LABELS
+from reconciliation.views.access import ADD, CONFIGURE, DECIDE, RUN, VIEW
+from revops.web.decorators import reads
+from revops.web.pagination import paginate
+
+LINES_PER_PAGE = 100
+
+
+@reads(VIEW)
+def reconciliation_list(request):
+    context = {
+        "reconciliations": selectors.reconciliations_with_latest(),
+        "can_add": request.user.has_perm(ADD),
+        "can_run": request.user.has_perm(RUN),
+    }
+    return render(request, "reconciliation/list.html", context)
+
+
+@reads(VIEW)
+def reconciliation_detail(request, pk: int):
+    recon = get_object_or_404(Reconciliation.objects.select_related("legal_entity"), pk=pk)
+    left, right = SIDE_LABELS[recon.kind]
+    context = {
+        "recon": recon,
+        "left_label": left,
+        "right_label": right,
+        "rules": list(recon.rules.order_by("position")),
+        "runs": selectors.recent_runs(recon),
+        "open_breaks": selectors.open_breaks(recon).count(),
+        "can_run": request.user.has_perm(RUN),
+        "can_configure": request.user.has_perm(CONFIGURE),
+    }
+    return render(request, "reconciliation/detail.html", context)
+
+
+def _outcome(raw: str | None) -> str:
+    return raw if raw in Outcome.values else Outcome.UNMATCHED
+
+
+@reads(VIEW)
+def run_detail(request, pk: int):
+    run = get_object_or_404(Run.objects.select_related("reconciliation"), pk=pk)
+    outcome = _outcome(request.GET.get("outcome"))
+    side = request.GET.get("side", "") if request.GET.get("side") in ("left", "right") else ""
+    q = request.GET.get("q", "").strip()[:255]
+    lines = selectors.run_lines(run, outcome, side=side, q=q)
+    params = {"outcome": outcome, "side": side, "q": q}
+    page = paginate(lines, page=request.GET.get("page"), params=params, per_page=LINES_PER_PAGE)
+    left, right = SIDE_LABELS[run.reconciliation.kind]
+    rules = {rule.pk: rule for rule in run.reconciliation.rules.all()}
+    for line in page.items:
+        line.rule_obj = rules.get(line.rule_id)
+    context = {
+        "run": run,
+        "recon": run.reconciliation,
+        "left_label": left,
+        "right_label": right,
+        "totals": selectors.run_totals(run),
+        "outcome": outcome,
+        "side": side,
+        "q": q,
+        "page": page,
+        "outcomes": [(value, label) for value, label in Outcome.choices],
+        "can_decide": request.user.has_perm(DECIDE) and outcome == Outcome.SUGGESTED,
+        "decide_form": DecideForm(),
+    }
+    if request.htmx and request.htmx.target == "results":
+        return render(request, "reconciliation/run.html#lines", context)
+    if request.htmx and request.htmx.target == "run-status":
+        return render(request, "reconciliation/run.html#status", context)
+    return render(request, "reconciliation/run.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_HEADER = [
+    "outcome",
+    "group",
+    "rule",
+    "decided",
+    "currency",
+    "left_key",
+    "left_reference",
+    "left_customer",
+    "left_date",
+    "left_amount",
+    "left_tax",
+    "left_status",
+    "right_key",
+    "right_reference",
+    "right_customer",
+    "right_date",
+    "right_amount",
+    "right_tax",
+    "right_status",
+    "difference",
+]
+
+
+def _csv_rows(run: Run, outcomes: list[str]):
+    writer = csv.writer(_Echo())
+    rules = {rule.pk: rule.name for rule in run.reconciliation.rules.all()}
+    yield writer.writerow(CSV_HEADER)
+    for outcome in outcomes:
+        for line in selectors.run_lines(run, outcome).iterator(chunk_size=2_000):
+            yield writer.writerow(_csv_line(line, rules))
+
+
+def _csv_line(line: RunLine, rules: dict[int, str]) -> list:
+    rule = rules.get(line.rule_id, "deleted rule") if line.rule_id else ("analyst" if line.decided else "")
+    row = [line.outcome, line.group_no or "", rule, line.decided, line.currency]
+    for side in ("left", "right"):
+        row += [
+            getattr(line, f"{side}_key"),
+            getattr(line, f"{side}_reference"),
+            getattr(line, f"{side}_customer"),
+            getattr(line, f"{side}_date") or "",
+            "" if getattr(line, f"{side}_amount") is None else getattr(line, f"{side}_amount"),
+            "" if getattr(line, f"{side}_tax") is None else getattr(line, f"{side}_tax"),
+            getattr(line, f"{side}_status"),
+        ]
+    row.append("" if line.difference is None else line.difference)
+    return row
+
+
+@reads(VIEW)
+def run_export(request, pk: int):
+    """The run's lines as CSV, streamed (a million lines never sit in memory)."""
+    run = get_object_or_404(Run.objects.select_related("reconciliation"), pk=pk)
+    wanted = request.GET.get("outcome", "")
+    if wanted and wanted not in Outcome.values:
+        raise Http404("No such outcome.")
+    outcomes = [wanted] if wanted else [Outcome.UNMATCHED, Outcome.SUGGESTED, Outcome.MATCHED]
+    response = StreamingHttpResponse(_csv_rows(run, outcomes), content_type="text/csv; charset=utf-8")
+    name = f"reconciliation-run-{run.pk}{'-' + wanted if wanted else ''}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
