@@ -14,9 +14,13 @@ statements over the records no earlier rule took:
    suggesting rule takes pairs that are each other's best (smallest difference,
    then gap). For 1:N and N:1, parts with a single candidate whole are summed
    per whole and taken when the sum is within tolerance;
-3. membership — each chosen record is written once to `recon_member`, and each
-   chosen pair to `recon_line`, under a group number (the row id of the group's
-   first record, so numbering needs no sort).
+3. the chosen pairs go to `recon_line` under a group number (the row id of the
+   group's first record, so numbering needs no sort), and leave the pool.
+
+The first rule reads `recon_side` whole (nothing is taken yet); what it leaves
+— a few percent — is copied to `recon_pool`, and later rules read only that,
+each removing what it takes. So a rule after the first costs what is left, not
+what the sides hold; and the records in the pool at the end are the unmatched.
 
 Nothing loops over pairs in Python: hash joins, hash aggregates and (for
 suggestions) window functions do the work. The same statements run on
@@ -58,7 +62,10 @@ BLANK_SIDE = ("''", "NULL", "''", "''", "NULL", "NULL", "NULL", "''")
 
 # A decimal parameter: SQLite would otherwise compare the text Django sends it as.
 NUMBER = "CAST(%s AS NUMERIC)"
-NOT_TAKEN = "NOT EXISTS (SELECT 1 FROM recon_member m WHERE m.row_id = {alias}.row_id)"
+SIDE_TABLE_COLUMNS = (
+    "row_id, side, source_key, source_id, reference, customer_key, label, record_date, amount, tax_amount, "
+    "currency, status, ref"
+)
 
 AUTO = "matched"
 SUGGEST = "suggested"
@@ -95,14 +102,15 @@ def _tables() -> dict[str, str]:
     row_id = "row_id BIGSERIAL" if sql.is_postgres() else "row_id INTEGER PRIMARY KEY"
     pair = "l_id BIGINT NOT NULL, r_id BIGINT NOT NULL"
     keys = "left_key VARCHAR(255) NOT NULL, right_key VARCHAR(255) NOT NULL"
-    return {
-        "recon_side": f"""{row_id}, side SMALLINT NOT NULL, source_key VARCHAR(255) NOT NULL,
+    record = """side SMALLINT NOT NULL, source_key VARCHAR(255) NOT NULL,
             source_id BIGINT, reference VARCHAR(255) NOT NULL, customer_key VARCHAR(100) NOT NULL,
             label VARCHAR(255) NOT NULL, record_date DATE, amount NUMERIC(20, 4) NOT NULL,
             tax_amount NUMERIC(20, 4) NOT NULL, currency VARCHAR(3) NOT NULL, status VARCHAR(32) NOT NULL,
-            ref VARCHAR(255) NOT NULL""",
+            ref VARCHAR(255) NOT NULL"""
+    return {
+        "recon_side": f"{row_id}, {record}",
+        "recon_pool": f"row_id BIGINT NOT NULL, {record}",
         "recon_token": "row_id BIGINT NOT NULL, side SMALLINT NOT NULL, token VARCHAR(255) NOT NULL",
-        "recon_member": "row_id BIGINT NOT NULL, group_no BIGINT NOT NULL, outcome VARCHAR(10) NOT NULL",
         "recon_cand": f"{pair}, diff NUMERIC(20, 4) NOT NULL, gap INTEGER NOT NULL",
         "recon_pick": f"{pair}, group_no BIGINT NOT NULL",
         "recon_line": f"""{pair}, group_no BIGINT NOT NULL, rule_id BIGINT, outcome VARCHAR(10) NOT NULL,
@@ -119,6 +127,30 @@ class Engine:
 
     def __init__(self, cursor):
         self.cursor = cursor
+        self.pooled = False
+        self.groups = {AUTO: 0, SUGGEST: 0}
+
+    @property
+    def open_records(self) -> str:
+        """The table of records no rule has taken yet."""
+        return "recon_pool" if self.pooled else "recon_side"
+
+    def _take_picks(self) -> None:
+        """Remove the records just picked from the pool (making it, after the first rule)."""
+        if not self.pooled:
+            self.run(
+                f"""INSERT INTO recon_pool ({SIDE_TABLE_COLUMNS})
+                SELECT {SIDE_TABLE_COLUMNS} FROM recon_side s
+                WHERE NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.l_id = s.row_id)
+                  AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.r_id = s.row_id)"""
+            )
+            self._analyze("recon_pool")
+            self.pooled = True
+            return
+        self.run(
+            """DELETE FROM recon_pool WHERE row_id IN (SELECT l_id FROM recon_pick)
+            OR row_id IN (SELECT r_id FROM recon_pick)"""
+        )
 
     def run(self, statement: str, params: Iterable = ()) -> None:
         self.cursor.execute(statement, list(params))
@@ -180,15 +212,14 @@ class Engine:
         members = _connected_groups(found)
         if members:
             self.cursor.executemany(
-                "INSERT INTO recon_member (row_id, group_no, outcome) VALUES (%s, %s, %s)",
-                [(row_id, group_no, AUTO) for row_id, group_no in members.items()],
-            )
-            self.cursor.executemany(
                 """INSERT INTO recon_line (l_id, r_id, group_no, rule_id, outcome, decided)
                 VALUES (%s, %s, %s, NULL, %s, 'confirmed')""",
                 [(left, right, members[left], AUTO) for left, right in found],
             )
-        return len(set(members.values()))
+            self._take_picks()
+        groups = len(set(members.values()))
+        self.groups[AUTO] += groups
+        return groups
 
     # -- rules -------------------------------------------------------------------
 
@@ -216,8 +247,6 @@ class Engine:
     def _conditions(self, rule: RuleSpec, *, whole: str | None) -> tuple[list[str], list]:
         conditions = [
             "l.currency = r.currency",
-            NOT_TAKEN.format(alias="l"),
-            NOT_TAKEN.format(alias="r"),
             "NOT EXISTS (SELECT 1 FROM recon_rejected x WHERE x.left_key = l.source_key AND x.right_key = r.source_key)",
         ]
         params: list = []
@@ -246,10 +275,11 @@ class Engine:
         where = " AND ".join(conditions)
         gap = f"COALESCE({sql.day_gap('l.record_date', 'r.record_date')}, 0)"
         insert = "INSERT INTO recon_cand (l_id, r_id, diff, gap)"
+        table = self.open_records
         if rule.method == "amount_customer_date":
             self.run(
                 f"""{insert} SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), {gap}
-                FROM recon_side l JOIN recon_side r
+                FROM {table} l JOIN {table} r
                     ON r.side = 1 AND r.customer_key = l.customer_key AND r.currency = l.currency
                 WHERE l.side = 0 AND l.customer_key <> '' AND {where}""",
                 params,
@@ -258,7 +288,7 @@ class Engine:
         # Same normalised reference: one hash join of the side table with itself.
         self.run(
             f"""{insert} SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), {gap}
-            FROM recon_side l JOIN recon_side r ON r.side = 1 AND r.ref = l.ref
+            FROM {table} l JOIN {table} r ON r.side = 1 AND r.ref = l.ref
             WHERE l.side = 0 AND l.ref <> '' AND {where}""",
             params,
         )
@@ -269,16 +299,16 @@ class Engine:
             f"""{insert} SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), {gap}
             FROM (
                 SELECT t.row_id AS l_id, r.row_id AS r_id FROM recon_token t
-                    JOIN recon_side r ON r.side = 1 AND r.ref = t.token WHERE t.side = 0
+                    JOIN {table} r ON r.side = 1 AND r.ref = t.token WHERE t.side = 0
                 UNION
                 SELECT l.row_id, t.row_id FROM recon_token t
-                    JOIN recon_side l ON l.side = 0 AND l.ref = t.token WHERE t.side = 1
+                    JOIN {table} l ON l.side = 0 AND l.ref = t.token WHERE t.side = 1
                 UNION
                 SELECT lt.row_id, rt.row_id FROM recon_token lt
                     JOIN recon_token rt ON rt.side = 1 AND rt.token = lt.token WHERE lt.side = 0
             ) AS shared
-            JOIN recon_side l ON l.row_id = shared.l_id
-            JOIN recon_side r ON r.row_id = shared.r_id
+            JOIN {table} l ON l.row_id = shared.l_id
+            JOIN {table} r ON r.row_id = shared.r_id
             WHERE l.ref <> r.ref AND {where}""",
             params,
         )
@@ -336,15 +366,11 @@ class Engine:
             SELECT l_id, r_id, group_no, %s, %s, '' FROM recon_pick""",
             [rule.id, rule.outcome],
         )
-        # A whole appears on each of its parts' picks: once as a member.
-        for column in ("l_id", "r_id"):
-            distinct = "DISTINCT " if whole == column[0] else ""
-            self.run(
-                f"""INSERT INTO recon_member (row_id, group_no, outcome)
-                SELECT {distinct}{column}, group_no, %s FROM recon_pick""",
-                [rule.outcome],
-            )
-        return int(self.value("SELECT COUNT(DISTINCT group_no) FROM recon_pick") or 0)
+        made = int(self.value("SELECT COUNT(DISTINCT group_no) FROM recon_pick") or 0)
+        if made:
+            self._take_picks()
+        self.groups[rule.outcome] += made
+        return made
 
     # -- results -----------------------------------------------------------------
 
@@ -368,7 +394,7 @@ class Engine:
         written(
             "unmatched",
             f"""{insert} SELECT %s, 'unmatched', NULL, NULL, '', s.currency, {_unmatched_sides("s")}
-            FROM recon_side s WHERE {NOT_TAKEN.format(alias="s")}""",
+            FROM {self.open_records} s""",
             [run_id],
         )
         for outcome in (SUGGEST, AUTO):
@@ -379,21 +405,48 @@ class Engine:
                 WHERE x.outcome = %s""",
                 [run_id, outcome],
             )
-        self._analyze("recon_member")
-        side = f"CASE WHEN s.side = {LEFT} THEN 'left' ELSE 'right' END"
-        self.run(
-            f"""INSERT INTO reconciliation_runtotal (run_id, side, currency, outcome, count, amount)
-            SELECT %s, {side}, s.currency, COALESCE(m.outcome, 'unmatched'), COUNT(*), SUM(s.amount)
-            FROM recon_side s LEFT JOIN recon_member m ON m.row_id = s.row_id
-            GROUP BY s.side, s.currency, COALESCE(m.outcome, 'unmatched')""",
-            [run_id],
-        )
+        self._write_totals(run_id)
         return ranges
+
+    def _totals(self, table: str, where: str = "") -> dict[tuple[int, str], tuple[int, Decimal]]:
+        self.cursor.execute(
+            f"SELECT s.side, s.currency, COUNT(*), SUM(s.amount) FROM {table} s {where} GROUP BY s.side, s.currency"
+        )
+        return {(side, currency): (int(n), Decimal(str(amount))) for side, currency, n, amount in self.cursor}
+
+    def _write_totals(self, run_id: int) -> None:
+        """Totals per side, currency and outcome: all records and the unmatched
+        and suggested ones are summed; matched are the rest (no pass over the
+        matched lines)."""
+        every = self._totals("recon_side")
+        unmatched = self._totals(self.open_records)
+        suggested = self._totals(
+            "recon_side",
+            """WHERE s.row_id IN (SELECT l_id FROM recon_line WHERE outcome = 'suggested')
+               OR s.row_id IN (SELECT r_id FROM recon_line WHERE outcome = 'suggested')""",
+        )
+        rows = []
+        for key, (count, amount) in every.items():
+            parts = {
+                "unmatched": unmatched.get(key, (0, Decimal(0))),
+                SUGGEST: suggested.get(key, (0, Decimal(0))),
+            }
+            parts[AUTO] = (
+                count - parts["unmatched"][0] - parts[SUGGEST][0],
+                amount - parts["unmatched"][1] - parts[SUGGEST][1],
+            )
+            side = "left" if key[0] == LEFT else "right"
+            rows += [(run_id, side, key[1], outcome, n, total) for outcome, (n, total) in parts.items() if n]
+        if rows:
+            self.cursor.executemany(
+                """INSERT INTO reconciliation_runtotal (run_id, side, currency, outcome, count, amount)
+                VALUES (%s, %s, %s, %s, %s, %s)""",
+                rows,
+            )
 
     def group_counts(self) -> dict[str, int]:
         """outcome → number of match groups."""
-        self.cursor.execute("SELECT outcome, COUNT(DISTINCT group_no) FROM recon_member GROUP BY outcome")
-        return {outcome: int(n) for outcome, n in self.cursor.fetchall()}
+        return dict(self.groups)
 
     def matched_among(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (side, source key) records this run matched (not merely suggested)."""
@@ -404,9 +457,11 @@ class Engine:
         self.cursor.executemany("INSERT INTO recon_probe (side, source_key) VALUES (%s, %s)", keys)
         self._analyze("recon_probe")
         self.cursor.execute(
-            """SELECT p.side, p.source_key FROM recon_probe p
+            f"""SELECT p.side, p.source_key FROM recon_probe p
             JOIN recon_side s ON s.side = p.side AND s.source_key = p.source_key
-            JOIN recon_member m ON m.row_id = s.row_id AND m.outcome = 'matched'"""
+            WHERE NOT EXISTS (SELECT 1 FROM {self.open_records} o WHERE o.row_id = s.row_id)
+              AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.outcome = 'suggested' AND x.l_id = s.row_id)
+              AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.outcome = 'suggested' AND x.r_id = s.row_id)"""
         )
         return {("left" if side == LEFT else "right", key) for side, key in self.cursor.fetchall()}
 
@@ -415,11 +470,12 @@ class Engine:
         shares a reference with it: what the analyst compares the break with."""
         self.run(
             f"""INSERT INTO recon_open (row_id, side, token)
-            SELECT s.row_id, s.side, s.ref FROM recon_side s WHERE s.ref <> '' AND {NOT_TAKEN.format(alias="s")}"""
+            SELECT s.row_id, s.side, s.ref FROM {self.open_records} s WHERE s.ref <> ''"""
         )
         self.run(
             f"""INSERT INTO recon_open (row_id, side, token)
-            SELECT t.row_id, t.side, t.token FROM recon_token t WHERE {NOT_TAKEN.format(alias="t")}"""
+            SELECT t.row_id, t.side, t.token FROM recon_token t
+            WHERE EXISTS (SELECT 1 FROM {self.open_records} o WHERE o.row_id = t.row_id)"""
         )
         self.cursor.execute(
             """SELECT a.side, a.source_key, b.source_key, b.reference, b.amount, b.tax_amount, b.currency, b.status
