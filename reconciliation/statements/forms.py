@@ -6,6 +6,7 @@ from django import forms
 
 from reconciliation.statements.selectors import STATEMENT_DEFAULT_SORT, STATEMENT_SORTS, statement_accounts
 from reconciliation.statements.services import file_size, max_bytes
+from revops.models import LegalEntity
 from revops.web.forms import FilterForm
 
 BALANCED_CHOICES = [
@@ -44,6 +45,13 @@ class UploadForm(forms.Form):
             "required": "Choose the statement file the bank sent.",
             "empty": "The file is empty.",
         },
+    )
+    legal_entity = forms.ModelChoiceField(
+        queryset=LegalEntity.objects.order_by("code"),
+        required=False,
+        empty_label="Not said",
+        label="Legal entity",
+        help_text="The company that holds these accounts, if you know it.",
     )
 
     def __init__(self, *args, **kwargs):

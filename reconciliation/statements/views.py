@@ -63,7 +63,10 @@ def statement_upload(request):
         return _upload_page(request, form, status=413)
     try:
         result = statement_import(
-            content=uploaded.read(), filename=uploaded.name, actor=Actor.for_user(request.user)
+            content=uploaded.read(),
+            filename=uploaded.name,
+            actor=Actor.for_user(request.user),
+            legal_entity=form.cleaned_data.get("legal_entity"),
         )
     except StatementRefused as refused:
         form.add_error("file", f"{uploaded.name} was not imported: {refused.message}")

@@ -147,3 +147,14 @@ def test_it_shows_bank_in_the_top_bar(client, auditor, no_role_user):
     assert f'href="{reverse("statements:list")}"' in client.get(reverse("dashboard")).content.decode()
     client.force_login(no_role_user)
     assert f'href="{reverse("statements:list")}"' not in client.get(reverse("dashboard")).content.decode()
+
+
+def test_it_attaches_an_uploaded_statement_to_the_legal_entity_chosen(client, analyst):
+    from tests import factories as f
+
+    entity = f.LegalEntityFactory()
+    client.force_login(analyst)
+    upload = SimpleUploadedFile("citi.txt", sample("mt940/citi_mt940.txt"))
+    response = client.post(reverse("statements:upload"), {"file": upload, "legal_entity": entity.pk})
+    assert response.status_code == 302
+    assert BankStatement.objects.get().legal_entity == entity
