@@ -219,9 +219,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["revops.api.permissions.RolePermission"],
     "DEFAULT_THROTTLE_CLASSES": ["revops.api.throttling.TokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "revops.api.pagination.Cursor",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "revops.api.filters.StrictFilterBackend",
+        "revops.api.ordering.StrictOrdering",
     ],
     "DEFAULT_SCHEMA_CLASS": "revops.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "revops.api.errors.exception_handler",
@@ -238,7 +239,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # One name per choice set called "status", so the schema's enums read plainly.
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerStatusEnum": "revops.models.parties.Customer.Status",
+        "ContractStatusEnum": "revops.models.contracts.Contract.Status",
+        "InvoiceStatusEnum": "revops.models.billing.Invoice.Status",
+        "CreditNoteStatusEnum": "revops.models.billing.CreditNote.Status",
+        "PaymentStatusEnum": "revops.models.payments.Payment.Status",
+        "PaymentApplicationStatusEnum": "revops.models.payments.PaymentApplication.Status",
+        "ExceptionStatusEnum": "exceptions_queue.models.Status",
+        "SyncRunStatusEnum": "connectors.models.SyncRun.Status",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "revops.api.schema.forbid_nul_characters",
+    ],
 }
 # Requests per token (or per signed-in user) and period: "<n>/<second|minute|hour|day>".
 REVOPS_API_RATE = env_str("REVOPS_API_RATE", "600/minute")
@@ -246,7 +261,6 @@ if not re.match(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$", REVOPS_API_RA
     raise ImproperlyConfigured(f"REVOPS_API_RATE must look like 600/minute, not {REVOPS_API_RATE!r}.")
 # Largest API request body accepted (bytes); larger ones get a 413.
 REVOPS_API_MAX_BODY_BYTES = env_int("REVOPS_API_MAX_BODY_BYTES", 1_000_000, minimum=1024)
-
 
 # History: record the logged-in user on every change made in a request.
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

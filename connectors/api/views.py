@@ -3,6 +3,7 @@ secrets), start a run as the Sync now button does, and follow its status."""
 
 from __future__ import annotations
 
+import django_filters as df
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 from connectors import engine, tasks
 from connectors.models import Connector, SyncRun
 from revops.api.base import ApiMixin
+from revops.api.filters import MAX_ID, IdFilter
 
 RUN_PERMISSION = "connectors.run_connector"
 
@@ -124,11 +126,19 @@ class ConnectorViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
+class SyncRunFilter(df.FilterSet):
+    connector = IdFilter(field_name="connector_id", min_value=1, max_value=MAX_ID)
+
+    class Meta:
+        model = SyncRun
+        fields = ["status", "trigger"]
+
+
 @extend_schema(tags=["connectors"])
 class SyncRunViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     read_perm = "connectors.view_syncrun"
     lookup_value_converter = "int"
     queryset = SyncRun.objects.select_related("connector")
     serializer_class = SyncRunSerializer
-    filterset_fields = ["connector", "status", "trigger"]
+    filterset_class = SyncRunFilter
     ordering_fields = ["id", "created_at"]

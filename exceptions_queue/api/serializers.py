@@ -46,9 +46,9 @@ ITEM_FIELDS = [
 
 
 class ExceptionItemSerializer(serializers.ModelSerializer):
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    team = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    legal_entity = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    team = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    legal_entity = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = ExceptionItem
@@ -127,7 +127,7 @@ class CheckResult(serializers.Serializer):
 
 
 class BulkActionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = BulkAction
@@ -164,14 +164,7 @@ class BulkBody(serializers.Serializer):
         help_text="The queue's filter (the list's query parameters): everything it matches",
     )
     assignee_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
     expected_count = serializers.IntegerField(
         required=False, min_value=0, max_value=10**9, help_text="Refuse to start unless this many items match"
     )
-
-    def validate(self, data):
-        if bool(data.get("ids")) == bool(data.get("filter") is not None):
-            raise serializers.ValidationError(
-                {"ids": ["Give either `ids` or `filter`, not both and not neither."]}
-            )
-        return data

@@ -11,16 +11,23 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from exceptions_queue import bulk
 from exceptions_queue.api import serializers as s
-from exceptions_queue.filters import FILTER_PARAMS, describe_filter, filter_queue
+from exceptions_queue.codes import ExceptionCode, Severity
+from exceptions_queue.filters import (
+    FILTER_PARAMS,
+    MAX_AGE_DAYS,
+    STATUS_CHOICES,
+    describe_filter,
+    filter_queue,
+)
 from exceptions_queue.forms import AssignForm, CommentForm, DismissForm, SuggestedFixForm
 from exceptions_queue.item_detail import item_for_detail
-from exceptions_queue.models import BulkAction, ExceptionItem
+from exceptions_queue.models import BulkAction, ExceptionItem, Priority
 from exceptions_queue.payload_paths import MISSING, value_at
+from exceptions_queue.selectors import SLA_CHOICES
 from exceptions_queue.services import (
     exception_assign,
     exception_check_correction,
@@ -30,28 +37,43 @@ from exceptions_queue.services import (
 )
 from revops.actors import Actor
 from revops.api.base import ApiMixin
+from revops.api.errors import Unprocessable
+from revops.api.ordering import StrictOrdering
 
 VIEW_PERM = "exceptions_queue.view_exceptionitem"
 CHANGE_PERM = "exceptions_queue.change_exceptionitem"
 COMMENT_PERM = "exceptions_queue.add_exceptioncomment"
 
+_ID = {"type": "integer", "minimum": 1, "maximum": 2**62}
+_AMOUNT = {"type": "string", "pattern": r"^-?\d{1,14}(\.\d{1,4})?$"}
 FILTER_DOCS = {
-    "q": "Invoice or contract number, customer, external id, correlation id or dedupe key",
-    "status": "open (default), new, in_review, resubmitted, resolved, dismissed or all",
-    "code": "Exception code, e.g. TAX_MISMATCH",
-    "severity": "low, medium, high or critical",
-    "priority": "1 (urgent) to 4 (low)",
-    "team": "Team (group) id",
-    "assignee": 'A user id, "me" or "none"',
-    "legal_entity": "Legal entity id",
-    "connector": "Connector id",
-    "sla": "breaching, due_soon, on_track or none",
-    "older_than": "First seen more than this many days ago",
-    "currency": "ISO currency of the amount range",
-    "amount_min": "Lowest amount (needs currency)",
-    "amount_max": "Highest amount (needs currency)",
+    "q": (
+        {"type": "string", "maxLength": 255},
+        "Number, customer, external id, correlation id or dedupe key",
+    ),
+    "status": (
+        {"type": "string", "enum": [c[0] for c in STATUS_CHOICES]},
+        "open (the default) or one status",
+    ),
+    "code": ({"type": "string", "enum": list(ExceptionCode.values)}, "Exception code"),
+    "severity": ({"type": "string", "enum": list(Severity.values)}, "Severity"),
+    "priority": ({"type": "integer", "enum": list(Priority.values)}, "1 (urgent) to 4 (low)"),
+    "team": (_ID, "Team (group) id"),
+    "assignee": ({"type": "string", "pattern": r"^(me|none|[1-9]\d{0,17})$"}, 'A user id, "me" or "none"'),
+    "legal_entity": (_ID, "Legal entity id"),
+    "connector": (_ID, "Connector id"),
+    "sla": ({"type": "string", "enum": [c[0] for c in SLA_CHOICES]}, "SLA state"),
+    "older_than": (
+        {"type": "integer", "minimum": 1, "maximum": MAX_AGE_DAYS},
+        "First seen more than N days ago",
+    ),
+    "currency": ({"type": "string", "pattern": "^[A-Z]{3}$"}, "ISO currency of the amount range"),
+    "amount_min": (_AMOUNT, "Lowest amount (with currency)"),
+    "amount_max": (_AMOUNT, "Highest amount (with currency)"),
 }
-FILTER_PARAMETERS = [OpenApiParameter(name, str, description=text) for name, text in FILTER_DOCS.items()]
+FILTER_PARAMETERS = [
+    OpenApiParameter(name, schema, description=text) for name, (schema, text) in FILTER_DOCS.items()
+]
 
 
 def _form_errors(form) -> dict[str, list[str]]:
@@ -59,11 +81,27 @@ def _form_errors(form) -> dict[str, list[str]]:
 
 
 def _query(params) -> QueryDict:
+    """The queue filter's parameters. Unlike the page's form, where an empty
+    select means "any", an empty value here is refused: leave the parameter out."""
     query = QueryDict(mutable=True)
+    empty, bad_ids = [], []
     for name in FILTER_PARAMS:
         if name in params and name != "sort":
-            query[name] = str(params[name])
+            value = str(params[name])
+            if value == "" and name != "q":
+                empty.append(name)
+            elif name in ("team", "legal_entity", "connector") and not _is_id(value):
+                bad_ids.append(name)
+            query[name] = value
+    errors = {name: ["Give a value, or leave the parameter out."] for name in empty}
+    errors.update({name: ["Give the id as a whole number from 1."] for name in bad_ids})
+    if errors:
+        raise ValidationError(errors)
     return query
+
+
+def _is_id(value: str) -> bool:
+    return value.isdigit() and 1 <= int(value) <= 2**62
 
 
 def _correction(item: ExceptionItem, correction) -> dict | None:
@@ -72,7 +110,7 @@ def _correction(item: ExceptionItem, correction) -> dict | None:
         return None
     unknown = [path for path in correction if value_at(item.payload, str(path)) is MISSING]
     if unknown:
-        raise ValidationError(
+        raise Unprocessable(
             {f"correction.{path}": [f"The payload has no value at {path!r}."] for path in unknown}
         )
     return dict(correction) or None
@@ -85,7 +123,7 @@ class ExceptionItemViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     write_perms = {"comment": COMMENT_PERM}
     lookup_value_converter = "int"
     serializer_class = s.ExceptionItemSerializer
-    filter_backends = [OrderingFilter]
+    filter_backends = [StrictOrdering]
     ordering_fields = ["id", "first_seen_at", "last_seen_at", "priority"]
     ordering = ["-id"]
 
@@ -94,7 +132,7 @@ class ExceptionItemViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
             return ExceptionItem.objects.select_related("assignee", "team", "legal_entity")
         items, form = filter_queue(_query(self.request.query_params), user=self.request.user)
         if form.errors:
-            raise ValidationError(_form_errors(form))
+            raise Unprocessable(_form_errors(form))
         return items.select_related("assignee", "team", "legal_entity")
 
     def get_serializer_class(self):
@@ -119,7 +157,7 @@ class ExceptionItemViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     def _form(self, form_class, data, **kwargs):
         form = form_class(data, **kwargs)
         if not form.is_valid():
-            raise ValidationError(_form_errors(form))
+            raise Unprocessable(_form_errors(form))
         return form
 
     @extend_schema(request=s.AssignBody, responses=s.ExceptionItemDetailSerializer)
@@ -140,7 +178,7 @@ class ExceptionItemViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         item = self.get_object()
         form = self._form(CommentForm, body.validated_data)
         if not item.is_open:
-            raise ValidationError(
+            raise Unprocessable(
                 {"status": [f"This item is {item.get_status_display().lower()}; it takes no more comments."]}
             )
         comment = exception_comment(item=item, body=form.cleaned_data["body"], actor=self._actor())
@@ -185,7 +223,7 @@ class ExceptionItemViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         item = self.get_object()
         if data.get("option"):
             if data.get("correction") is not None:
-                raise ValidationError({"option": ["Give a suggested fix or a correction, not both."]})
+                raise Unprocessable({"option": ["Give a suggested fix or a correction, not both."]})
             form = self._form(
                 SuggestedFixForm, {"option": data["option"], "reason": data["reason"]}, item=item
             )
@@ -223,10 +261,12 @@ class BulkActionViewSet(ApiMixin, mixins.CreateModelMixin, viewsets.ReadOnlyMode
         body = s.BulkBody(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        if bool(data.get("ids")) == (data.get("filter") is not None):
+            raise Unprocessable({"ids": ["Give either `ids` or `filter`, not both and not neither."]})
         if data.get("filter") is not None:
             items, form = filter_queue(_query(data["filter"]), user=request.user)
             if form.errors:
-                raise ValidationError({f"filter.{k}": v for k, v in _form_errors(form).items()})
+                raise Unprocessable({f"filter.{k}": v for k, v in _form_errors(form).items()})
             description = f"All items matching: {describe_filter(form)}"
         else:
             ids = sorted(set(data["ids"]))

@@ -38,7 +38,9 @@ class ApiMixin:
                 f"The request body is larger than {limit:,} bytes; send fewer items per request."
             )
         super().initial(request, *args, **kwargs)
-        if request.method not in permissions.SAFE_METHODS:
+        method = request.method.lower()
+        if request.method not in permissions.SAFE_METHODS and hasattr(self, method):
+            # Only a write this view answers takes the key; another method is a plain 405.
             request.idempotency_record = idempotency.claim(request)
 
     def handle_exception(self, exc):

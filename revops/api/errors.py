@@ -3,10 +3,13 @@
     {"error": {"status": 400, "code": "invalid", "message": "…",
                "fields": {"quantity": ["A quantity cannot be negative."]}}}
 
-`fields` maps each field (dotted for nested ones, `items.0.amount`) to its
-messages; `message` says in one sentence what is wrong. The business rules'
-own errors (DomainValidationError and other Django ValidationErrors) become
-400s with their field messages; anything unexpected is logged and answered
+Shape errors (a missing field, a wrong type, a bad query parameter) are 400s;
+a well-formed request the business rules refuse (an inactive assignee, usage
+for a period already invoiced, an item already closed) is a 422 with the
+rule's own message. `fields` maps each field (dotted for nested ones, `items.0.amount`) to its
+messages; `message` says in one sentence what is wrong. The services'
+own errors (DomainValidationError and other Django ValidationErrors) are those
+422s; anything unexpected is logged and answered
 with a 500 in the same shape, never an HTML page.
 """
 
@@ -15,9 +18,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -26,6 +32,13 @@ logger = logging.getLogger(__name__)
 
 NON_FIELD = "non_field_errors"
 UNEXPECTED = "Something went wrong on our side; nothing was changed. The details are in the server log."
+
+
+class Unprocessable(exceptions.ValidationError):
+    """A well-formed request the business rules refuse."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "refused"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -41,6 +54,15 @@ class IdempotencyConflict(exceptions.APIException):
 class IdempotencyInProgress(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "idempotency_key_in_use"
+
+
+@csrf_exempt
+@login_not_required
+def not_found(request, unknown: str = "") -> JsonResponse:
+    body = error_body(
+        404, "not_found", "Nothing is at this address; the documentation at /api/v1/docs/ lists every one."
+    )
+    return JsonResponse(body, status=404)
 
 
 def error_body(status_code: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
@@ -84,12 +106,12 @@ def _code(exc: exceptions.APIException) -> str:
     return exc.default_code
 
 
-def _from_django_validation(exc: DjangoValidationError) -> exceptions.ValidationError:
+def _from_django_validation(exc: DjangoValidationError) -> Unprocessable:
     if hasattr(exc, "error_dict"):
-        detail = {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
+        detail = {(NON_FIELD if k == "__all__" else k): v for k, v in exc.message_dict.items()}
     else:
         detail = {NON_FIELD: exc.messages}
-    return exceptions.ValidationError(detail)
+    return Unprocessable(detail)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:
@@ -97,6 +119,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         exc = _from_django_validation(exc)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Nothing was found at this address.")
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge("The request body is too large; send fewer items per request.")
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("The request could not be read (too many fields, or malformed).")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or "You may not do this.")
     response = drf_exception_handler(exc, context)
@@ -110,7 +136,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
             fields = {NON_FIELD: ["The request is not valid."]}
         message = _summary(fields)
         fields = {k: v for k, v in fields.items()}
-        response.data = error_body(response.status_code, "invalid", message, fields)
+        code = "refused" if isinstance(exc, Unprocessable) else "invalid"
+        response.data = error_body(response.status_code, code, message, fields)
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         message = str(detail) if not isinstance(detail, (dict, list)) else _summary(flatten(detail))

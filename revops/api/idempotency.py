@@ -15,9 +15,11 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import re
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 
 from revops.api.errors import IdempotencyConflict, IdempotencyInProgress
@@ -25,6 +27,7 @@ from revops.models import IdempotencyRecord
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 MAX_KEY_LENGTH = 255
+KEY_PATTERN = re.compile(rf"[!-~]{{1,{MAX_KEY_LENGTH}}}\Z")
 # A first request silent this long has lost its process: its key may be used again.
 ABANDONED_AFTER = dt.timedelta(minutes=5)
 
@@ -47,10 +50,9 @@ def key_of(request) -> str | None:
     key = request.META.get(HEADER)
     if key is None:
         return None
-    key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise IdempotencyConflict(
-            f"The Idempotency-Key header must be 1 to {MAX_KEY_LENGTH} printable characters."
+    if not KEY_PATTERN.match(key):
+        raise ValidationError(
+            {"Idempotency-Key": [f"Use 1 to {MAX_KEY_LENGTH} visible ASCII characters (no spaces)."]}
         )
     return key
 

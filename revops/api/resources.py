@@ -4,11 +4,10 @@ record usage. Reads use the selectors' querysets, writes the services."""
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from revops import models as m
@@ -16,6 +15,7 @@ from revops.actors import Actor
 from revops.api import filters
 from revops.api import serializers as s
 from revops.api.base import ApiMixin
+from revops.api.errors import Unprocessable
 from revops.selectors.search import external_ids
 from revops.services.usage import usage_record
 
@@ -59,8 +59,11 @@ class ContractViewSet(_ReadOnly):
         return qs
 
 
-INVOICE_REF = OpenApiParameter("ref", str, required=True, description="Invoice number or any external id")
-INVOICE_ENTITY = OpenApiParameter("legal_entity", str, description="Legal entity code, when numbers repeat")
+class LookupQuery(serializers.Serializer):
+    ref = serializers.CharField(max_length=255, help_text="Invoice number or any external id")
+    legal_entity = serializers.CharField(
+        max_length=20, required=False, help_text="Legal entity code, when numbers repeat across entities"
+    )
 
 
 class InvoiceViewSet(_ReadOnly):
@@ -78,20 +81,18 @@ class InvoiceViewSet(_ReadOnly):
         return qs
 
     @extend_schema(
-        parameters=[INVOICE_REF, INVOICE_ENTITY],
+        parameters=[LookupQuery],
         responses={200: s.InvoiceDetailSerializer},
         description="One invoice by its number or by the id any other system knows it by "
         "(a Stripe in_…, an ERP id): with its status and amount due.",
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def lookup(self, request):
-        ref = (request.query_params.get("ref") or "").strip()
-        if not ref or len(ref) > 255:
-            raise ValidationError(
-                {"ref": ["Give the invoice number or an external id (up to 255 characters)."]}
-            )
+        query = LookupQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        ref = query.validated_data["ref"]
         qs = self.get_queryset().filter(Q(number=ref) | Q(pk__in=external_ids(m.Invoice, ref)))
-        entity = (request.query_params.get("legal_entity") or "").strip()
+        entity = query.validated_data.get("legal_entity", "")
         if entity:
             qs = qs.filter(legal_entity__code=entity)
         found = list(qs[:5])
@@ -99,13 +100,8 @@ class InvoiceViewSet(_ReadOnly):
             raise NotFound(f"No invoice is numbered or known as {ref!r}.")
         if len(found) > 1:
             entities = ", ".join(sorted({invoice.legal_entity.code for invoice in found}))
-            raise ValidationError(
-                {
-                    "legal_entity": [
-                        f"{ref!r} names invoices of several legal entities ({entities}); choose one."
-                    ]
-                }
-            )
+            message = f"{ref!r} names invoices of several legal entities ({entities}); choose one."
+            raise Unprocessable({"legal_entity": [message]})
         return Response(s.InvoiceDetailSerializer(found[0], context=self.get_serializer_context()).data)
 
 
@@ -159,7 +155,7 @@ class UsageViewSet(ApiMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelView
             m.ContractLine.objects.select_related("contract").filter(pk=values.pop("contract_line")).first()
         )
         if line is None:
-            raise ValidationError({"contract_line": ["No contract line has this id."]})
+            raise Unprocessable({"contract_line": ["No contract line has this id."]})
         record, created = usage_record(
             contract_line=line,
             actor=Actor.for_user(request.user),
@@ -179,7 +175,3 @@ class BusinessEventViewSet(_ReadOnly):
     serializer_class = s.BusinessEventSerializer
     filterset_class = filters.BusinessEventFilter
     ordering_fields = ["id", "occurred_at"]
-
-
-def get_or_404(model, pk):
-    return get_object_or_404(model, pk=pk)

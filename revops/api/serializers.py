@@ -161,7 +161,7 @@ INVOICE_FIELDS = [
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
-    product = serializers.SlugRelatedField(slug_field="sku", read_only=True)
+    product = serializers.SlugRelatedField(slug_field="sku", read_only=True, allow_null=True)
 
     class Meta:
         model = m.InvoiceLine
@@ -295,9 +295,16 @@ class UsageSerializer(serializers.ModelSerializer):
 
 class UsageCreateSerializer(serializers.Serializer):
     contract_line = serializers.IntegerField(
-        min_value=1, help_text="Id of the contract line the usage is for"
+        min_value=1, max_value=2**62, help_text="Id of the contract line the usage is for"
     )
-    quantity = serializers.DecimalField(max_digits=20, decimal_places=6, min_value=0)
+    quantity = serializers.RegexField(
+        r"^\d{1,14}(\.\d{1,6})?$",
+        max_length=21,
+        help_text="A decimal string such as 1250.5 (never a float)",
+        error_messages={
+            "invalid": "Give the quantity as a decimal string such as 1250.5, at most 6 decimals."
+        },
+    )
     usage_at = serializers.DateTimeField()
     source = serializers.RegexField(
         r"^[a-z0-9][a-z0-9_.-]*$", max_length=64, default="api", help_text="The system the usage comes from"

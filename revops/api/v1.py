@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from revops.api import resources
 from revops.api.docs import DocsView, SchemaView
+from revops.api.errors import not_found
 
 app_name = "api"
 
@@ -24,4 +25,6 @@ urlpatterns = [
     *router.urls,
     path("", include("exceptions_queue.api.urls")),
     path("", include("connectors.api.urls")),
+    # Last: any other address under /api/v1/ is a 404 in the error shape, not an HTML page.
+    path("<path:unknown>", not_found, name="not-found"),
 ]

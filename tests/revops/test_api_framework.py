@@ -83,10 +83,10 @@ def test_it_pages_with_a_cursor_without_repeating_or_losing_rows(analyst):
     assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
 
 
-def test_it_refuses_a_forged_cursor_with_404_in_the_error_shape(analyst):
+def test_it_refuses_a_forged_cursor_with_422_in_the_error_shape(analyst):
     response = api_client(analyst).get(f"{CUSTOMERS}?cursor=forged")
-    assert response.status_code == 404
-    assert "page link" in error_of(response)["message"]
+    assert response.status_code == 422
+    assert "page link" in error_of(response)["fields"]["cursor"][0]
 
 
 def _usage_body(line, event="evt-1", quantity="3"):

@@ -63,6 +63,8 @@ API_READ = {**READ, "anonymous": 401}
 API_ACTION = {**API_READ, "analyst": 405, "integration_admin": 405, "auditor": 405, "superuser": 405}
 API_QUERY_NEEDED = {**API_READ, "analyst": 400, "integration_admin": 400, "auditor": 400, "superuser": 400}
 API_DOCS = READ
+# Any other address under /api/v1/: a 404 in the API's error shape, whoever asks.
+API_NOT_FOUND = dict.fromkeys(ROLES, 404)
 # API tokens: Integration Admins only; adding answers the form's POST (GET goes back to the list).
 MANAGE_TOKENS = {**CONFIGURE_CONNECTORS}
 ADD_TOKEN = {**MANAGE_TOKENS, "integration_admin": 302, "superuser": 302}
@@ -199,6 +201,7 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "api:connector-run": (API_ACTION, True),
     "api:sync-run-list": (API_READ, False),
     "api:sync-run-detail": (API_READ, False),
+    "api:not-found": (API_NOT_FOUND, False),
 }
 
 
@@ -375,6 +378,7 @@ KWARGS = {
     "api:connector-detail": lambda o: {"pk": o["connector"].pk},
     "api:connector-run": lambda o: {"pk": o["connector"].pk},
     "api:sync-run-detail": lambda o: {"pk": o["run"].pk},
+    "api:not-found": lambda o: {"unknown": "no-such-thing/"},
 }
 
 
