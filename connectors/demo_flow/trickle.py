@@ -24,6 +24,7 @@ REVOPS_DEMO_TRICKLE off, the task does nothing at all.
 
 from __future__ import annotations
 
+import ast
 import csv
 import datetime as dt
 import hashlib
@@ -82,6 +83,15 @@ def trickle_tick(*, seed: int, tick: int) -> str:
     return run_tick(seed=seed, tick=tick)
 
 
+def tick_now() -> str:
+    """Run the schedule's next tick in this process, claimed as the worker would."""
+    schedule = Schedule.objects.filter(name=setup.SCHEDULE_NAME).first()
+    if schedule is None:
+        return "no demo trickle schedule (REVOPS_DEMO_TRICKLE is off, or demo_trickle has not run)"
+    state = ast.literal_eval(schedule.kwargs)
+    return trickle_tick(seed=state["seed"], tick=state["tick"])
+
+
 def error_of(tick: int) -> str | None:
     """The business error tick `tick` injects, if any: one tick in five, each kind in turn."""
     return ERRORS[(tick // 5) % len(ERRORS)] if tick % 5 == 4 else None
@@ -127,7 +137,9 @@ def _placed_companies(connector: Connector) -> list[str]:
 
     placed = Customer.objects.filter(legal_entity=connector.legal_entity).exclude(postal_code="")
     return list(
-        ExternalRef.objects.filter(system="hubspot", object_type="customer", object_id__in=placed.values("pk"))
+        ExternalRef.objects.filter(
+            system="hubspot", object_type="customer", object_id__in=placed.values("pk")
+        )
         .order_by("object_id")
         .values_list("external_id", flat=True)
     )
@@ -183,7 +195,12 @@ def _usage(connector: Connector, rng: random.Random, seed: int, tick: int, error
 
     entity = connector.legal_entity
     now = timezone.now().replace(microsecond=0)
-    active = Contract.objects.filter(customer__legal_entity=entity, status=Contract.Status.ACTIVE)
+    # The trickle's own contracts: the demo's older ones have their current month billed already.
+    active = Contract.objects.filter(
+        customer__legal_entity=entity,
+        status=Contract.Status.ACTIVE,
+        pk__in=ExternalRef.objects.filter(system="hubspot", object_type="contract").values("object_id"),
+    )
     targets = [(contract, now) for contract in active.order_by("-id")[:3]]
     if error == "ended_contract":
         # The meter keeps reporting for a customer whose contract ended: the day after its end.

@@ -7,8 +7,8 @@
 Creates (or brings back in line) hubspot-local, avatax-local, metering-local and the
 trickle's column mappings on billing-csv, and, unless REVOPS_DEMO_TRICKLE is off, the
 schedule "demo trickle" that runs `connectors.demo_flow.trickle.trickle_tick` every
-minute (see that module for what a tick does). `--tick` runs one tick at once instead
-of waiting for the worker. Running it again changes nothing.
+minute (see that module for what a tick does). `--now` runs the schedule's next tick
+at once instead of waiting for the worker. Running it again changes nothing else.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--avatax-url", required=True, help="the fake AvaTax, e.g. http://127.0.0.1:8450")
         parser.add_argument("--seed", type=int, default=1, help="what the ticks do depends only on it")
-        parser.add_argument("--tick", type=int, help="run this tick now, in this process")
+        parser.add_argument(
+            "--now", action="store_true", help="run the schedule's next tick now, in this process"
+        )
 
-    def handle(self, *args, hubspot_url: str, avatax_url: str, seed: int, tick: int | None, **options):
+    def handle(self, *args, hubspot_url: str, avatax_url: str, seed: int, now: bool, **options):
         try:
             done = setup.demo_setup(hubspot_url=hubspot_url, avatax_url=avatax_url, seed=seed, schedule=True)
         except LookupError as exc:
@@ -41,5 +43,5 @@ class Command(BaseCommand):
         self.stdout.write("Demo trickle: " + ", ".join(done))
         if not settings.REVOPS_DEMO_TRICKLE:
             self.stdout.write("REVOPS_DEMO_TRICKLE is off: nothing will trickle in.")
-        if tick is not None:
-            self.stdout.write(trickle.run_tick(seed=seed, tick=tick))
+        if now:
+            self.stdout.write(trickle.tick_now())

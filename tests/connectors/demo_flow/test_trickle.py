@@ -142,6 +142,7 @@ def test_it_fills_revops_with_flows_and_the_expected_problems(demo, fakes):
     assert _items("UNKNOWN_CUSTOMER") and any("name" in i.message for i in _items("VALIDATION_FAILED"))
     [ended] = _items("INVALID_CONTRACT_STATE")
     assert "K-ENDED-1" in ended.message or ended.payload.get("contract") == "K-ENDED-1"
+    assert not _items("LATE_USAGE") and not _items("DEAD_LETTER")
     [rejected] = _items("ERP_REJECTED")
     assert (
         "accounting period" in rejected.message
@@ -154,11 +155,13 @@ def test_a_tick_runs_once_and_the_trickle_stops_at_its_cap(demo, fakes, settings
     assert trickle.trickle_tick(seed=SEED, tick=0).startswith("tick 0")
     assert trickle.trickle_tick(seed=SEED, tick=0) == "tick 0 ran already"
     assert Schedule.objects.get(name=setup.SCHEDULE_NAME).kwargs == setup.schedule_kwargs(SEED, 1)
-    settings.REVOPS_DEMO_TRICKLE_MAX_TICKS = 1
-    assert "stopped after 1 ticks" in trickle.trickle_tick(seed=SEED, tick=1)
+    assert trickle.tick_now().startswith("tick 1")
+    assert Schedule.objects.get(name=setup.SCHEDULE_NAME).kwargs == setup.schedule_kwargs(SEED, 2)
+    settings.REVOPS_DEMO_TRICKLE_MAX_TICKS = 2
+    assert "stopped after 2 ticks" in trickle.tick_now()
     settings.REVOPS_DEMO_TRICKLE = False
-    assert "off" in trickle.trickle_tick(seed=SEED, tick=1)
-    assert Schedule.objects.get(name=setup.SCHEDULE_NAME).kwargs == setup.schedule_kwargs(SEED, 1)
+    assert "off" in trickle.trickle_tick(seed=SEED, tick=2)
+    assert Schedule.objects.get(name=setup.SCHEDULE_NAME).kwargs == setup.schedule_kwargs(SEED, 2)
 
 
 def test_no_schedule_when_the_trickle_is_off(fakes, settings):
