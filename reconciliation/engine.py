@@ -185,11 +185,29 @@ class Engine:
 
     def load_tokens(self, sources: Iterable[SideSource]) -> None:
         """The further references each source knows its records by."""
-        for source in sources:
+        for side, source in enumerate(sources):
             for statement in source.tokens:
                 self.run(statement.sql, statement.params)
+            if source.python_tokens is not None:
+                self.add_tokens(source.python_tokens(self.cursor, side))
         self.run("DELETE FROM recon_token WHERE token = ''")
         self._analyze("recon_side")
+
+    def load_rows(self, side: int, rows: Iterable[tuple]) -> None:
+        """Records given as values (SIDE_COLUMNS after `side`), for data that is
+        not in a table, such as the scorer's generated statements."""
+        values = [(side, *row, sql.normalise_reference(row[2])) for row in rows]
+        placeholders = ", ".join(["%s"] * (len(SIDE_COLUMNS.split(", ")) + 1))
+        self.cursor.executemany(
+            f"INSERT INTO recon_side ({SIDE_COLUMNS}, ref) VALUES ({placeholders})", values
+        )
+
+    def add_tokens(self, tokens: Iterable[tuple[int, int, str]]) -> None:
+        tokens = [(row_id, side, token) for row_id, side, token in tokens if token]
+        if tokens:
+            self.cursor.executemany(
+                "INSERT INTO recon_token (row_id, side, token) VALUES (%s, %s, %s)", tokens
+            )
 
     def load_rejections(self, pairs: Iterable[tuple[str, str]]) -> None:
         pairs = list(pairs)

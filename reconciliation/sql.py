@@ -37,6 +37,14 @@ def normalised(expr: str) -> str:
     return out
 
 
+def normalise_reference(text: str) -> str:
+    """`normalised` in Python, for values that do not come from a table."""
+    out = (text or "").upper()
+    for char in (" ", "-", "/", "."):
+        out = out.replace(char, "")
+    return out
+
+
 def temp_table(name: str, columns: str) -> list[str]:
     """Statements that (re)create a temporary table private to this connection.
     On PostgreSQL it is dropped at commit, and never written to the WAL."""
