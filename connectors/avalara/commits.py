@@ -59,36 +59,45 @@ class _Waiting(TransientError):
 
 
 def on_business_event(event, subject) -> None:
-    on_business_events([(event, subject)])
+    if event.type not in EVENT_TYPES:
+        return
+    invoice = _invoice_of(subject)
+    _steps_for(
+        event,
+        invoice,
+        Connector.objects.filter(kind=KIND, enabled=True, legal_entity_id=invoice.legal_entity_id),
+    )
 
 
 def on_business_events(pairs) -> None:
-    """The steps of many events at once (the bulk path hands a page's events in
-    one call): the tax engine connectors are looked up once for all of them,
-    not once per invoice."""
-    relevant = [
-        (event, subject.invoice if isinstance(subject, CreditNote) else subject)
-        for event, subject in pairs
-        if event.type in EVENT_TYPES
-    ]
+    """The same for many events written at once (the bulk path): the tax engine
+    connectors are looked up once for all of them, not once per invoice."""
+    relevant = [(event, _invoice_of(subject)) for event, subject in pairs if event.type in EVENT_TYPES]
     if not relevant:
         return
     by_entity: dict[int, list[Connector]] = {}
-    for connector in Connector.objects.filter(
-        kind=KIND, enabled=True, legal_entity_id__in={invoice.legal_entity_id for _, invoice in relevant}
-    ):
+    entity_ids = {invoice.legal_entity_id for _, invoice in relevant}
+    for connector in Connector.objects.filter(kind=KIND, enabled=True, legal_entity_id__in=entity_ids):
         by_entity.setdefault(connector.legal_entity_id, []).append(connector)
     for event, invoice in relevant:
-        for connector in by_entity.get(invoice.legal_entity_id, []):
-            if event.type == "invoice.issued":
-                _step(connector, invoice, A.CREATE, 1, COMMIT)
-            elif event.type == "credit_note.issued":
-                _adjust(connector, invoice)
-            else:
-                _void(connector, invoice)
+        _steps_for(event, invoice, by_entity.get(invoice.legal_entity_id, []))
 
 
 on_business_event.batch = on_business_events
+
+
+def _invoice_of(subject) -> Invoice:
+    return subject.invoice if isinstance(subject, CreditNote) else subject
+
+
+def _steps_for(event, invoice: Invoice, connectors) -> None:
+    for connector in connectors:
+        if event.type == "invoice.issued":
+            _step(connector, invoice, A.CREATE, 1, COMMIT)
+        elif event.type == "credit_note.issued":
+            _adjust(connector, invoice)
+        else:
+            _void(connector, invoice)
 
 
 def _steps(connector: Connector, invoice: Invoice):

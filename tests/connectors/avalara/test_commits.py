@@ -240,3 +240,20 @@ def test_invoices_written_in_bulk_look_up_the_tax_engine_once(avalara, avatax):
     assert len(lookups) <= 2  # once by each listener (ERP postings, tax engine), not once per invoice
     steps = OutboundPosting.objects.filter(connector=avalara, record_type=c.COMMIT)
     assert sorted(steps.values_list("object_id", flat=True)) == sorted(inv.pk for inv in created.objects)
+
+
+def test_invoices_issued_in_bulk_get_their_commits_with_one_connector_lookup(avalara):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customer = f.CustomerFactory(legal_entity=avalara.legal_entity, country="US", **IRVINE)
+    invoices = [f.InvoiceFactory(customer=customer, number=f"INV-B-{n}") for n in range(3)]
+    pairs = [(m.BusinessEvent(type="invoice.issued"), invoice) for invoice in invoices]
+    pairs.append((m.BusinessEvent(type="invoice.uncollectible"), invoices[0]))
+    with CaptureQueriesContext(connection) as queries:
+        c.on_business_events(pairs)
+    lookups = [q["sql"] for q in queries.captured_queries if 'FROM "connectors_connector"' in q["sql"]]
+    assert len(lookups) == 1
+    steps = OutboundPosting.objects.filter(record_type=c.COMMIT).order_by("object_id")
+    assert [step.external_id for step in steps] == [f"revops-US01-INV-B-{n}" for n in range(3)]
+    assert c.on_business_event.batch is c.on_business_events
