@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -46,6 +47,7 @@ from exceptions_queue.services import exception_open, exception_resolve
 from revops.actors import Actor
 
 logger = logging.getLogger(__name__)
+BATCH_SECONDS = 10.0  # longest a run gathers pages before writing them
 
 Outcome = InboundRecord.Outcome
 _COUNTED = {
@@ -189,6 +191,7 @@ def _sync_stream(run: SyncRun, kind: ConnectorKind, stream: str) -> None:
     batch = settings.REVOPS_SYNC_BATCH_RECORDS
     pending: list[RawRecord] = []
     pages = 0
+    started = time.monotonic()
     while True:
         try:
             page = kind.fetch(stream, cursor, full=run.full)
@@ -200,9 +203,11 @@ def _sync_stream(run: SyncRun, kind: ConnectorKind, stream: str) -> None:
             raise
         pending.extend(page.records)
         pages += 1
-        if page.done or len(pending) >= batch:
+        # A slow source still commits, and beats the run's heart, every few
+        # seconds: a batch must never outlast the task's timeout.
+        if page.done or len(pending) >= batch or time.monotonic() - started >= BATCH_SECONDS:
             _write_pages(run, kind, stream, pending, pages, page.cursor, done=page.done)
-            pending, pages = [], 0
+            pending, pages, started = [], 0, time.monotonic()
         if page.done:
             return
         cursor = page.cursor

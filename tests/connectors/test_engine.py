@@ -237,6 +237,23 @@ def test_consecutive_pages_are_written_together_up_to_the_batch_size(
     _assert_counts_add_up(run)
 
 
+def test_a_slow_source_commits_its_pages_without_waiting_for_a_full_batch(
+    connector, memory_source, monkeypatch
+):
+    memory_source.source["customer"] = _customers(5)
+    monkeypatch.setattr(engine, "BATCH_SECONDS", 0.0)  # every page is already slow enough
+    written = []
+    process = engine.process_records
+
+    def spy(raws, **kwargs):
+        written.append(len(raws))
+        return process(raws, **kwargs)
+
+    monkeypatch.setattr(engine, "process_records", spy)
+    run = _run(connector)
+    assert written == [2, 2, 1, 0] and (run.read, run.created) == (5, 5)
+
+
 def test_a_run_whose_worker_died_resumes_from_the_last_committed_page(connector, memory_source, settings):
     settings.REVOPS_SYNC_BATCH_RECORDS = 4  # the first two pages of two commit together
     memory_source.source["customer"] = _customers(7)
