@@ -115,3 +115,41 @@ def run_lines(run: Run, outcome: str, *, side: str = "", q: str = "") -> QuerySe
 
 def recent_runs(reconciliation: Reconciliation, limit: int = 20) -> list[Run]:
     return list(reconciliation.runs.order_by("-created_at", "-id")[:limit])
+
+
+@dataclass
+class CashRow:
+    entry: object
+    outcome: str = ""
+    lines: list = field(default_factory=list)
+
+    @property
+    def applied(self) -> Decimal:
+        return sum((line.right_amount or Decimal(0) for line in self.lines), Decimal(0))
+
+    @property
+    def difference(self) -> Decimal:
+        """Received less the invoices' amounts: a bank fee or short payment below 0, an over payment above."""
+        return self.entry.amount - self.applied
+
+
+def statement_cash_application(statement) -> tuple[Run | None, list[CashRow]]:
+    """Each credit of a bank statement with what the latest cash-application run
+    made of it: the invoices it matched or was suggested for, or nothing."""
+    from reconciliation.models import Kind
+
+    run = (
+        Run.objects.filter(reconciliation__kind=Kind.CASH_APPLICATION, status=Run.Status.SUCCEEDED)
+        .select_related("reconciliation")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    entries = list(statement.entries.filter(direction="credit").order_by("sequence"))
+    rows = {entry.pk: CashRow(entry) for entry in entries}
+    if run is not None and rows:
+        for line in RunLine.objects.filter(run=run, left_id__in=list(rows)).order_by("id"):
+            row = rows[line.left_id]
+            row.outcome = line.outcome
+            if line.right_key:
+                row.lines.append(line)
+    return run, list(rows.values())

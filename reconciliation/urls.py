@@ -16,4 +16,5 @@ urlpatterns = [
     path("runs/<int:pk>/", pages.run_detail, name="run"),
     path("runs/<int:pk>/export.csv", pages.run_export, name="run_export"),
     path("runs/<int:pk>/decide/", actions.decide, name="decide"),
+    path("bank-statements/<int:pk>/", pages.statement_cash, name="statement_cash"),
 ]

@@ -11,6 +11,7 @@ from reconciliation import selectors
 from reconciliation.forms import DecideForm
 from reconciliation.models import Outcome, Reconciliation, Run, RunLine
 from reconciliation.sources import SIDE_LABELS
+from reconciliation.subjects import bank_entry_model
 from reconciliation.views.access import ADD, CONFIGURE, DECIDE, RUN, VIEW
 from revops.web.decorators import reads
 from revops.web.pagination import paginate
@@ -150,3 +151,20 @@ def run_export(request, pk: int):
     name = f"reconciliation-run-{run.pk}{'-' + wanted if wanted else ''}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@reads(VIEW)
+def statement_cash(request, pk: int):
+    """A bank statement's credits and the invoices each was applied to."""
+    model = bank_entry_model()
+    if model is None:
+        raise Http404("Bank statements are not installed.")
+    statement = get_object_or_404(model._meta.get_field("statement").related_model, pk=pk)
+    run, rows = selectors.statement_cash_application(statement)
+    context = {
+        "statement": statement,
+        "run": run,
+        "rows": rows,
+        "unapplied": sum(1 for row in rows if row.outcome in ("", "unmatched")),
+    }
+    return render(request, "reconciliation/statement_cash.html", context)
