@@ -35,6 +35,8 @@ OBJECT_PAGES = {
     "revops.contract": "contract_detail",
     "revops.invoice": "invoice_detail",
     "revops.payment": "payment_detail",
+    # URL names only: the queue links to other apps' pages without importing them.
+    "statements.bankstatement": "statements:detail",
 }
 # Bulky fields whose every change is shown as "updated", not as before → after.
 BULKY_FIELDS = {"Payload", "Error details", "Suggested correction"}

@@ -95,6 +95,16 @@ def test_it_warns_about_unbalanced_statements_and_links_their_exception(client, 
     assert "4,500.00 EUR" in detail  # the difference to the closing balance
 
 
+def test_it_links_the_exception_item_back_to_its_statement(client, analyst):
+    client.force_login(analyst)
+    _upload(client, "mt940/jejik_knab.sta")
+    unbalanced = BankStatement.objects.get(balanced=False)
+    item = ExceptionItem.objects.get()
+    page = client.get(reverse("exceptions_queue:detail", args=[item.pk])).content.decode()
+    assert reverse("statements:detail", args=[unbalanced.pk]) in page
+    assert "4,500.00 EUR" in page and "EUR EUR" not in page
+
+
 def test_it_does_not_let_an_auditor_upload(client, auditor):
     client.force_login(auditor)
     assert _upload(client, POSTFINANCE_053).status_code == 403
