@@ -218,15 +218,21 @@ def gateway_payments(side: int, scope: Scope) -> SideSource:
         ),
         [
             _external_ref_tokens(side, "payment"),
-            Statement(
-                f"""INSERT INTO recon_token (row_id, side, token)
-                SELECT s.row_id, s.side, {sql.normalised("p.memo")}
-                FROM recon_side s JOIN revops_payment p ON p.id = s.source_id
-                WHERE s.side = %s AND p.memo <> ''""",
-                [side],
-            ),
         ],
+        python_tokens=_memo_tokens,
     )
+
+
+def _memo_tokens(cursor, side: int) -> list[tuple[int, int, str]]:
+    """Invoice numbers a payment's memo names ("Remittance: INV-1, INV-2")."""
+    from reconciliation.cash import remittance_tokens
+
+    cursor.execute(
+        """SELECT s.row_id, p.memo FROM recon_side s JOIN revops_payment p ON p.id = s.source_id
+        WHERE s.side = %s AND p.memo <> ''""",
+        [side],
+    )
+    return [(row_id, side, token) for row_id, memo in cursor.fetchall() for token in remittance_tokens(memo)]
 
 
 def active_contracts(side: int, scope: Scope) -> SideSource:
