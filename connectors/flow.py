@@ -24,6 +24,7 @@ from revops.selectors.flow_sources import FlowPosting
 from revops.services.events import event_record
 
 HANDOFF_EVENT = "revenue.handed_off"
+ERP_KINDS = ("netsuite",)
 S = OutboundPosting.Status
 UNFINISHED = (S.PENDING, S.POSTING, S.UNCERTAIN, S.FAILED, S.REJECTED)
 
@@ -95,6 +96,7 @@ def invoices_waiting(since: dt.datetime, before: dt.datetime) -> list[int]:
     return list(
         OutboundPosting.objects.filter(
             content_type=ContentType.objects.get_for_model(Invoice),
+            connector__kind__in=ERP_KINDS,  # not the tax engine's commits
             action=OutboundPosting.Action.CREATE,
             status__in=UNFINISHED,
             created_at__gte=since,

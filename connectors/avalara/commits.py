@@ -219,7 +219,16 @@ def _posted(posting: OutboundPosting, answer: dict[str, Any], *, looked_up: bool
     }
     if looked_up:
         summary["found_by_code"] = posting.external_id
-    p._mark_posted(posting, str(answer.get("id") or posting.external_id), summary)
+    # Not posting._mark_posted: a tax report is no hand-off of revenue to the books.
+    p._save(
+        posting,
+        status=S.POSTED,
+        erp_id=str(answer.get("id") or posting.external_id),
+        response=sanitize(summary),
+        posted_at=timezone.now(),
+        next_attempt_at=None,
+        last_error="",
+    )
     return S.POSTED
 
 

@@ -257,3 +257,17 @@ def test_invoices_issued_in_bulk_get_their_commits_with_one_connector_lookup(ava
     steps = OutboundPosting.objects.filter(record_type=c.COMMIT).order_by("object_id")
     assert [step.external_id for step in steps] == [f"revops-US01-INV-B-{n}" for n in range(3)]
     assert c.on_business_event.batch is c.on_business_events
+
+
+def test_a_tax_commit_is_no_hand_off_to_the_books_nor_an_erp_posting_waiting(avalara, avatax):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from connectors.flow import HANDOFF_EVENT, invoices_waiting
+
+    invoice = _invoice(avalara)
+    now = timezone.now()
+    assert invoices_waiting(now - dt.timedelta(hours=1), now + dt.timedelta(hours=1)) == []
+    _drain()
+    assert not m.BusinessEvent.objects.filter(type=HANDOFF_EVENT, subject_id=invoice.pk).exists()
