@@ -118,7 +118,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, DjangoValidationError):
         exc = _from_django_validation(exc)
     elif isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or "Nothing was found at this address.")
+        # Django says "No ExceptionItem matches the given query."; say it for a person.
+        exc = exceptions.NotFound("Nothing has this id: check it, or list the records to find the right one.")
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge("The request body is too large; send fewer items per request.")
     elif isinstance(exc, SuspiciousOperation):

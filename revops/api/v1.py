@@ -25,6 +25,7 @@ urlpatterns = [
     *router.urls,
     path("", include("exceptions_queue.api.urls")),
     path("", include("connectors.api.urls")),
+    path("", include("reconciliation.api.urls")),
     # Last: any other address under /api/v1/ is a 404 in the error shape, not an HTML page.
     path("<path:unknown>", not_found, name="not-found"),
 ]

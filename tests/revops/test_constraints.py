@@ -601,6 +601,40 @@ def test_it_refuses_an_unknown_tax_component_type():
     _breaks("tax_component_type_known", _update(_tax_component(), type="galactic"))
 
 
+# -- API tokens and idempotency keys --------------------------------------------
+
+
+def _token(**overrides):
+    values = dict(user=f.UserFactory(), name="ERP export", prefix="1a2b3c4d", digest="a" * 64)
+    values.update(overrides)
+    return m.ApiToken.objects.create(**values)
+
+
+def test_it_refuses_an_api_token_digest_that_is_not_sha256():
+    _breaks("api_token_digest_sha256", _update(_token(), digest="not-a-digest"))
+
+
+def test_it_refuses_an_api_token_without_a_name():
+    _breaks("api_token_name_not_blank", _update(_token(), name=""))
+
+
+def _idempotency(**overrides):
+    values = dict(
+        user=f.UserFactory(), key="k-1", request_digest="b" * 64, method="POST", path="/api/v1/usage/"
+    )
+    values.update(overrides)
+    return m.IdempotencyRecord.objects.create(**values)
+
+
+def test_it_refuses_one_idempotency_key_twice_for_a_user():
+    record = _idempotency()
+    _breaks("api_idempotency_key_unique_per_user", lambda: _idempotency(user=record.user))
+
+
+def test_it_refuses_a_blank_idempotency_key():
+    _breaks("api_idempotency_key_not_blank", _update(_idempotency(), key=""))
+
+
 def test_every_constraint_in_the_models_has_a_case_here():
     """A new constraint without a test here fails this test."""
     import inspect
@@ -629,6 +663,8 @@ def test_every_constraint_in_the_models_has_a_case_here():
             m.OwnershipRule,
             m.TaxJurisdiction,
             m.TaxRateComponent,
+            m.ApiToken,
+            m.IdempotencyRecord,
         )
         for constraint in model._meta.constraints
     }

@@ -202,6 +202,9 @@ EXPECTED: dict[str, tuple[dict[str, int], bool]] = {
     "api:connector-run": (API_ACTION, True),
     "api:sync-run-list": (API_READ, False),
     "api:sync-run-detail": (API_READ, False),
+    "api:reconciliation-run-list": (API_READ, False),
+    "api:reconciliation-run-detail": (API_READ, False),
+    "api:reconciliation-line-list": (API_READ, False),
     "api:not-found": (API_NOT_FOUND, False),
 }
 
@@ -380,6 +383,7 @@ KWARGS = {
     "api:connector-detail": lambda o: {"pk": o["connector"].pk},
     "api:connector-run": lambda o: {"pk": o["connector"].pk},
     "api:sync-run-detail": lambda o: {"pk": o["run"].pk},
+    "api:reconciliation-run-detail": lambda o: {"pk": walk_reconciliation(o)["run"].pk},
     "api:not-found": lambda o: {"unknown": "no-such-thing/"},
 }
 
