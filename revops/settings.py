@@ -259,6 +259,8 @@ SPECTACULAR_SETTINGS = {
 REVOPS_API_RATE = env_str("REVOPS_API_RATE", "600/minute")
 if not re.match(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$", REVOPS_API_RATE):
     raise ImproperlyConfigured(f"REVOPS_API_RATE must look like 600/minute, not {REVOPS_API_RATE!r}.")
+# Hours an Idempotency-Key's first answer is kept for retries (a daily task forgets older ones).
+REVOPS_API_IDEMPOTENCY_HOURS = env_int("REVOPS_API_IDEMPOTENCY_HOURS", 24, minimum=1, maximum=24 * 90)
 # Largest API request body accepted (bytes); larger ones get a 413.
 REVOPS_API_MAX_BODY_BYTES = env_int("REVOPS_API_MAX_BODY_BYTES", 1_000_000, minimum=1024)
 
