@@ -3,7 +3,9 @@
 It has no sync streams. The tax check (`connectors.tax_check`) asks it what tax
 an incoming invoice should carry; it answers by creating an uncommitted
 SalesOrder through CreateTransaction and reading the tax AvaTax computed per
-line and jurisdiction. Test connection calls the ping endpoint.
+line and jurisdiction. Issued invoices are also reported to it (committed,
+adjusted by credit notes, voided) by `connectors.avalara.commits`. Test
+connection calls the ping endpoint.
 """
 
 from __future__ import annotations
