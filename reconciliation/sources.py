@@ -303,7 +303,8 @@ def usage_per_period(side: int, scope: Scope) -> SideSource:
 
 
 def billed_usage_per_period(side: int, scope: Scope) -> SideSource:
-    """Quantities of usage products invoiced per contract line and period (void invoices left out)."""
+    """Quantities invoiced per metered contract line (one with usage recorded) and
+    period, void invoices left out."""
     entity, entity_params = _entity_filter("i.legal_entity_id", scope)
     return SideSource(
         "Billed usage",
@@ -328,10 +329,8 @@ def billed_usage_per_period(side: int, scope: Scope) -> SideSource:
             JOIN revops_contractline l ON l.id = il.contract_line_id
             JOIN revops_contract k ON k.id = l.contract_id
             JOIN revops_customer c ON c.id = k.customer_id
-            JOIN revops_product pr ON pr.id = l.product_id
-            WHERE i.status <> 'void' AND il.period_start BETWEEN %s AND %s AND pr.pricing_model = 'usage'{
-                entity
-            }
+            WHERE i.status <> 'void' AND il.period_start BETWEEN %s AND %s{entity}
+              AND EXISTS (SELECT 1 FROM revops_usagerecord u WHERE u.contract_line_id = il.contract_line_id)
             GROUP BY il.contract_line_id, il.period_start, k.number, c.number, k.currency""",
             [side, scope.date_from, scope.date_to, *entity_params],
         ),

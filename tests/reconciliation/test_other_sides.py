@@ -1,0 +1,87 @@
+"""The other pairs of sides: metered ⇄ billed usage, CRM deals ⇄ contracts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from reconciliation import services
+from reconciliation.models import ExternalRecord, Kind
+from reconciliation.runs import run_now
+from revops.models import Contract, ExternalRef, UsageRecord
+from tests import factories as f
+from tests.reconciliation.conftest import ADMIN
+from tests.revops.usage_factories import MARCH, at, billed_contract
+
+pytestmark = pytest.mark.django_db
+
+
+def _recon(kind, **values):
+    recon = services.reconciliation_save(name=str(kind), kind=kind, actor=ADMIN, reason="test", **values)
+    services.rule_save(
+        reconciliation=recon,
+        actor=ADMIN,
+        reason="test",
+        position=10,
+        name="Same reference",
+        method="exact_reference",
+    )
+    return recon
+
+
+def test_usage_billed_per_line_and_period_matches_and_unbilled_usage_is_a_break(db):
+    billed = billed_contract()
+    for n, (line, quantity) in enumerate(((billed.api, 600), (billed.api, 400), (billed.storage, 5))):
+        UsageRecord.objects.create(
+            contract_line=line,
+            quantity=Decimal(quantity),
+            usage_at=at(MARCH[0]),
+            period_start=MARCH[0],
+            period_end=MARCH[1],
+            source="meter",
+            source_event_id=f"e{n}",
+        )
+    recon = _recon(Kind.USAGE_BILLED)
+    run = run_now(reconciliation=recon, actor=ADMIN, date_from=MARCH[0], date_to=MARCH[1])
+    matched = run.lines.get(outcome="matched")
+    assert (matched.left_amount, matched.right_amount) == (Decimal("1000"), Decimal("1000"))
+    unbilled = run.lines.get(outcome="unmatched")
+    assert unbilled.left_id == billed.storage.pk and unbilled.left_amount == 5
+    assert run.breaks_opened == 1
+
+
+def test_a_won_deal_matches_the_contract_that_carries_its_crm_id(db):
+    customer = f.CustomerFactory(number="C-900")
+    contract = f.ContractFactory(
+        customer=customer, status="active", start_date=dt.date(2026, 3, 1), activated_at=timezone.now()
+    )
+    ExternalRef.objects.create(
+        system="hubspot",
+        object_type="contract",
+        external_id="deal-77",
+        content_type=ContentType.objects.get_for_model(Contract),
+        object_id=contract.pk,
+    )
+    for deal in ("deal-77", "deal-78"):
+        ExternalRecord.objects.create(
+            system="hubspot",
+            object_type="deal",
+            external_id=deal,
+            reference=deal,
+            customer_key="C-900",
+            amount=0,
+            currency="USD",
+            status="closedwon",
+            record_date=dt.date(2026, 3, 1),
+            loaded_at=timezone.now(),
+        )
+    recon = _recon(Kind.DEALS_CONTRACTS, external_system="hubspot")
+    run = run_now(
+        reconciliation=recon, actor=ADMIN, date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31)
+    )
+    assert run.lines.get(outcome="matched").right_id == contract.pk
+    assert run.lines.get(outcome="unmatched").left_reference == "deal-78"
