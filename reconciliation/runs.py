@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import time
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -216,6 +217,23 @@ def _count(run: Run, groups: dict[str, int]) -> None:
         right_unmatched=count(side="right", outcome=Outcome.UNMATCHED),
         matched_groups=groups.get(Outcome.MATCHED, 0),
         suggested_groups=groups.get(Outcome.SUGGESTED, 0),
+    )
+
+
+LOST_RUN = (
+    "The worker running it stopped before it finished (a restart, or the job's time limit); nothing of it "
+    "was kept. The schedule starts the next run; Run now starts one at once."
+)
+
+
+def fail_lost_runs(now: dt.datetime | None = None) -> int:
+    """Runs still `running` past the broker's retry time lost their worker: their
+    transaction rolled back, and a redelivered task finds them claimed. Mark them
+    failed, so that the reconciliation can run again."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.Q_CLUSTER["retry"])
+    return Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=cutoff).update(
+        status=Run.Status.FAILED, finished_at=now, error=LOST_RUN
     )
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 
 from django.db import IntegrityError
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from reconciliation import runs
@@ -26,11 +26,14 @@ def execute_run(run_id: int) -> str:
 
 def start_due_runs(now: dt.datetime | None = None) -> list[int]:
     """Queue a run for each enabled reconciliation whose last run is older than
-    its interval, and hand queued runs that no worker took back to the queue."""
+    its interval, fail runs whose worker was lost, and hand queued runs that no
+    worker took back to the queue."""
     now = now or timezone.now()
+    runs.fail_lost_runs(now)
     started = []
     latest = Reconciliation.objects.filter(enabled=True, every_hours__gt=0).annotate(
-        last=Max("runs__created_at")
+        # A failed run is tried again at the next sweep, not an interval later.
+        last=Max("runs__created_at", filter=~Q(runs__status=Run.Status.FAILED))
     )
     for recon in latest:
         if recon.last is not None and recon.last > now - dt.timedelta(hours=recon.every_hours):
