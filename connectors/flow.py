@@ -31,7 +31,7 @@ UNFINISHED = (S.PENDING, S.POSTING, S.UNCERTAIN, S.FAILED, S.REJECTED)
 
 def record_handoff(posting: OutboundPosting, *, actor: Actor) -> None:
     """Record the hand-off when `posting` is an invoice's creation in the ERP."""
-    if posting.action != OutboundPosting.Action.CREATE:
+    if posting.action != OutboundPosting.Action.CREATE or posting.connector.kind not in ERP_KINDS:
         return
     if posting.content_type_id != ContentType.objects.get_for_model(Invoice).pk:
         return
@@ -58,7 +58,8 @@ def postings_for(invoice_ids: list[int], application_ids: list[int]) -> list[Flo
     rows = list(
         OutboundPosting.objects.filter(
             Q(content_type=invoice_ct, object_id__in=invoice_ids)
-            | Q(content_type=application_ct, object_id__in=application_ids)
+            | Q(content_type=application_ct, object_id__in=application_ids),
+            connector__kind__in=ERP_KINDS,  # the ERP's postings, not the tax engine's commits
         )
         .select_related("connector")
         .order_by("created_at", "id")
