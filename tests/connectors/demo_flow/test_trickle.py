@@ -178,3 +178,27 @@ def test_no_schedule_when_the_trickle_is_off(fakes, settings):
         "billing-csv",
     }
     assert len(done) == 4
+
+
+def test_the_command_sets_up_the_trickle_and_runs_its_next_tick_now(fakes):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    urls = ["--hubspot-url", fakes["hubspot"].base_url, "--avatax-url", fakes["avatax"].base_url]
+    with pytest.raises(CommandError, match="run manage.py load_demo first"):
+        call_command("demo_trickle", *urls, stdout=StringIO())
+    f.LegalEntityFactory(code="US01")
+    out = StringIO()
+    call_command("demo_trickle", *urls, "--seed", "5", "--now", stdout=out)
+    assert "schedule 'demo trickle' every minute" in out.getvalue()
+    assert "tick 0: deal" in out.getvalue()
+    assert Schedule.objects.get(name=setup.SCHEDULE_NAME).kwargs == setup.schedule_kwargs(5, 1)
+    assert m.Contract.objects.filter(status="active").count() == 1
+
+
+def test_a_tick_with_a_fake_down_is_lost_and_the_next_one_runs(demo, fakes):
+    fakes["hubspot"].stop()
+    result = trickle.trickle_tick(seed=SEED, tick=0)
+    assert result.startswith("tick 0 stopped: The demo's fake at")
+    assert Schedule.objects.get(name=setup.SCHEDULE_NAME).kwargs == setup.schedule_kwargs(SEED, 1)
