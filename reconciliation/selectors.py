@@ -153,3 +153,14 @@ def statement_cash_application(statement) -> tuple[Run | None, list[CashRow]]:
             if line.right_key:
                 row.lines.append(line)
     return run, list(rows.values())
+
+
+def recent_statements(limit: int = 12) -> list:
+    """The latest reconcilable bank statements, for links to their cash application."""
+    from reconciliation.subjects import bank_entry_model
+
+    model = bank_entry_model()
+    if model is None:
+        return []
+    statements = model._meta.get_field("statement").related_model.objects
+    return list(statements.filter(reconcilable=True).order_by("-period_end", "-id")[:limit])

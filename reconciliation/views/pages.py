@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 
 from reconciliation import selectors
 from reconciliation.forms import DecideForm
-from reconciliation.models import Outcome, Reconciliation, Run, RunLine
+from reconciliation.models import Kind, Outcome, Reconciliation, Run, RunLine
 from reconciliation.sources import SIDE_LABELS
 from reconciliation.subjects import bank_entry_model
 from reconciliation.views.access import ADD, CONFIGURE, DECIDE, RUN, VIEW
@@ -40,6 +40,7 @@ def reconciliation_detail(request, pk: int):
         "rules": list(recon.rules.order_by("position")),
         "runs": selectors.recent_runs(recon),
         "open_breaks": selectors.open_breaks(recon).count(),
+        "statements": selectors.recent_statements() if recon.kind == Kind.CASH_APPLICATION else [],
         "can_run": request.user.has_perm(RUN),
         "can_configure": request.user.has_perm(CONFIGURE),
     }

@@ -31,7 +31,11 @@ def cash_recon(db):
 
 def statement(*entries, reconcilable=True):
     file = StatementFile.objects.create(
-        original_name="march.xml", sha256=f"{StatementFile.objects.count():064d}", format="camt.053", size=1, uploaded_by_label="test"
+        original_name="march.xml",
+        sha256=f"{StatementFile.objects.count():064d}",
+        format="camt.053",
+        size=1,
+        uploaded_by_label="test",
     )
     st = BankStatement.objects.create(
         file=file,
@@ -111,3 +115,10 @@ def test_the_statement_page_shows_each_credit_with_its_invoice(client, auditor, 
     page = client.get(reverse("reconciliation:statement_cash", args=[st.pk])).content.decode()
     assert "INV-506" in page and "Matched" in page and "Unmatched" in page
     assert "1 of 2 credits are not applied yet" in page
+
+
+def test_the_cash_reconciliation_links_to_each_statements_cash_application(client, auditor, cash_recon):
+    st = statement({"amount": "1.00"})
+    client.force_login(auditor)
+    page = client.get(reverse("reconciliation:detail", args=[cash_recon.pk])).content.decode()
+    assert reverse("reconciliation:statement_cash", args=[st.pk]) in page
