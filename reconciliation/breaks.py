@@ -144,7 +144,9 @@ def sync_breaks(
     recon = run.reconciliation
     counts = BreakCounts()
     now = timezone.now()
-    unmatched = unmatched_rows(run)
+    from reconciliation.sources import BREAK_SIDES
+
+    unmatched = [row for row in unmatched_rows(run) if row["side"] in BREAK_SIDES[recon.kind]]
     keyed = {break_key(recon.pk, row["side"], row["source_key"]): row for row in unmatched}
     existing = _open_items(keyed)
     customers = dict(

@@ -134,8 +134,13 @@ def billing_invoices(side: int, scope: Scope) -> SideSource:
 
 
 def open_invoices(side: int, scope: Scope) -> SideSource:
-    """Invoices cash is applied to, dated by when they fall due: payments arrive around then."""
+    """Invoices cash is applied to, dated by when they fall due: transfers arrive around then."""
     return _invoices(side, scope, "Invoices", ("open", "paid"), dated="due_date")
+
+
+def charged_invoices(side: int, scope: Scope) -> SideSource:
+    """Invoices a gateway charges, dated by issue: cards are charged when the invoice is issued."""
+    return _invoices(side, scope, "Invoices", ("open", "paid"))
 
 
 def external_records(object_type: str, label: str) -> Callable[[int, Scope], SideSource]:
@@ -271,7 +276,10 @@ def _period_key(line: str, period: str) -> str:
 
 
 def usage_per_period(side: int, scope: Scope) -> SideSource:
-    """Usage metered per contract line and period: the quantity is the amount compared."""
+    """Usage metered per contract line and period: the quantity is the amount
+    compared. A period counts once usage billing has passed it (a metered line
+    of the contract was invoiced for that period or a later one): usage of the
+    period being metered now is not billed yet, and not a break."""
     entity, entity_params = _entity_filter("c.legal_entity_id", scope)
     return SideSource(
         "Metered usage",
@@ -296,6 +304,14 @@ def usage_per_period(side: int, scope: Scope) -> SideSource:
             JOIN revops_contract k ON k.id = l.contract_id
             JOIN revops_customer c ON c.id = k.customer_id
             WHERE u.period_start BETWEEN %s AND %s{entity}
+              AND EXISTS (
+                  SELECT 1 FROM revops_invoiceline il
+                  JOIN revops_invoice i ON i.id = il.invoice_id
+                  JOIN revops_contractline billed ON billed.id = il.contract_line_id
+                  WHERE billed.contract_id = l.contract_id AND il.period_start >= u.period_start
+                    AND i.status <> 'void'
+                    AND EXISTS (SELECT 1 FROM revops_usagerecord m WHERE m.contract_line_id = billed.id)
+              )
             GROUP BY u.contract_line_id, u.period_start, k.number, c.number, k.currency""",
             [side, scope.date_from, scope.date_to, *entity_params],
         ),
@@ -337,10 +353,20 @@ def billed_usage_per_period(side: int, scope: Scope) -> SideSource:
     )
 
 
+# Sides whose unmatched records are breaks. An invoice no payment or credit
+# matched is simply not paid yet (receivables show it), not a break.
+BREAK_SIDES: dict[str, tuple[str, ...]] = {
+    Kind.INVOICES_ERP: ("left", "right"),
+    Kind.PAYMENTS_INVOICES: ("left",),
+    Kind.CASH_APPLICATION: ("left",),
+    Kind.USAGE_BILLED: ("left", "right"),
+    Kind.DEALS_CONTRACTS: ("left", "right"),
+}
+
 # kind → (left side, right side)
 SIDES: dict[str, tuple[Callable[[int, Scope], SideSource], Callable[[int, Scope], SideSource]]] = {
     Kind.INVOICES_ERP: (billing_invoices, external_records("invoice", "ERP invoices")),
-    Kind.PAYMENTS_INVOICES: (gateway_payments, open_invoices),
+    Kind.PAYMENTS_INVOICES: (gateway_payments, charged_invoices),
     Kind.USAGE_BILLED: (usage_per_period, billed_usage_per_period),
     Kind.DEALS_CONTRACTS: (external_records("deal", "CRM closed-won deals"), active_contracts),
 }

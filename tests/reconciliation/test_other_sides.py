@@ -85,3 +85,32 @@ def test_a_won_deal_matches_the_contract_that_carries_its_crm_id(db):
     )
     assert run.lines.get(outcome="matched").right_id == contract.pk
     assert run.lines.get(outcome="unmatched").left_reference == "deal-78"
+
+
+def test_usage_of_a_period_billing_has_not_passed_yet_is_not_compared(db):
+    billed = billed_contract()
+    april = dt.date(2026, 4, 1)
+    UsageRecord.objects.create(
+        contract_line=billed.api,
+        quantity=Decimal(70),
+        usage_at=at(april),
+        period_start=april,
+        period_end=dt.date(2026, 4, 30),
+        source="meter",
+        source_event_id="apr-1",
+    )
+    recon = _recon(Kind.USAGE_BILLED)
+    run = run_now(reconciliation=recon, actor=ADMIN, date_from=april, date_to=dt.date(2026, 4, 30))
+    assert run.left_count == 0 and run.breaks_opened == 0
+
+
+def test_an_invoice_no_payment_matched_is_unpaid_not_a_break(db):
+    customer = f.CustomerFactory(number="C-901")
+    f.InvoiceFactory(customer=customer, number="INV-901")
+    f.PaymentFactory(customer=customer, amount=Decimal("5.00"), gateway="stripe", gateway_reference="ch_901")
+    recon = _recon(Kind.PAYMENTS_INVOICES)
+    run = run_now(
+        reconciliation=recon, actor=ADMIN, date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31)
+    )
+    assert (run.left_unmatched, run.right_unmatched) == (1, 1)
+    assert run.breaks_opened == 1  # the payment applied to nothing; the open invoice is a receivable
