@@ -24,9 +24,10 @@ from decimal import Decimal
 from reconciliation import sql
 from reconciliation.sources import Scope, SideSource, Statement, select
 
-# An invoice number as payers write it: letters, an optional separator, digits
-# (INV-000123, INV 123, RE/2026/0042 → the parts are normalised like references).
-INVOICE_WORD = re.compile(r"\b([A-Z]{2,5})[-/ .]?(\d{2,4}[-/]?)?(\d{3,})\b", re.IGNORECASE)
+# An invoice number as payers write it: letters, then groups of letters and
+# digits, ending in digits (INV-000123, inv 000123, INV-DE01-000023,
+# RE/2026/0042); normalised like references before comparing.
+INVOICE_WORD = re.compile(r"\b[A-Z]{2,5}(?:[-/.]?[A-Z]{0,4}\d{1,4})*[-/. ]?\d{3,}\b", re.IGNORECASE)
 
 
 def remittance_tokens(*texts: str) -> list[str]:

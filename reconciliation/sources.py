@@ -40,6 +40,8 @@ SIDE_NAMES = (
 )
 SIDE_COLUMNS = ", ".join(SIDE_NAMES)
 LEFT, RIGHT = 0, 1
+# How far before a run's dates an invoice may still be paid by cash received in them.
+OUTSTANDING = dt.timedelta(days=180)
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def _external_ref_tokens(side: int, object_type: str) -> Statement:
 
 
 def _invoices(
-    side: int, scope: Scope, label: str, statuses: tuple[str, ...], dated: str = "issue_date"
+    side: int, scope: Scope, label: str, statuses: tuple[str, ...], dated: str = "issue_date", since=None
 ) -> SideSource:
     entity, entity_params = _entity_filter("i.legal_entity_id", scope)
     listed = ", ".join(f"'{status}'" for status in statuses)
@@ -121,7 +123,7 @@ def _invoices(
             }
             FROM revops_invoice i JOIN revops_customer c ON c.id = i.customer_id
             WHERE i.status IN ({listed}) AND i.{dated} BETWEEN %s AND %s{entity}""",
-            [side, scope.date_from, scope.date_to, *entity_params],
+            [side, since or scope.date_from, scope.date_to, *entity_params],
         ),
         [_external_ref_tokens(side, "invoice")],
     )
@@ -134,13 +136,16 @@ def billing_invoices(side: int, scope: Scope) -> SideSource:
 
 
 def open_invoices(side: int, scope: Scope) -> SideSource:
-    """Invoices cash is applied to, dated by when they fall due: transfers arrive around then."""
-    return _invoices(side, scope, "Invoices", ("open", "paid"), dated="due_date")
+    """Invoices cash is applied to, dated by when they fall due (transfers arrive
+    around then); cash received in the run's dates may pay invoices due months before."""
+    since = scope.date_from - OUTSTANDING
+    return _invoices(side, scope, "Invoices", ("open", "paid"), dated="due_date", since=since)
 
 
 def charged_invoices(side: int, scope: Scope) -> SideSource:
-    """Invoices a gateway charges, dated by issue: cards are charged when the invoice is issued."""
-    return _invoices(side, scope, "Invoices", ("open", "paid"))
+    """Invoices a gateway charges, dated by issue (cards are charged then), from
+    months before the run's dates: a late payment pays an old invoice."""
+    return _invoices(side, scope, "Invoices", ("open", "paid"), since=scope.date_from - OUTSTANDING)
 
 
 def external_records(object_type: str, label: str) -> Callable[[int, Scope], SideSource]:

@@ -88,9 +88,9 @@ RECONCILIATIONS = [
             },
             {
                 "position": 40,
-                "name": "Same customer and amount within 10 days",
+                "name": "Same customer and amount, paid within four months",
                 "method": "amount_customer_date",
-                "date_window_days": 10,
+                "date_window_days": 120,
                 "action": "suggest",
             },
         ],
