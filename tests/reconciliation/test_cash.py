@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from exceptions_queue.models import ExceptionItem
 from reconciliation import services
 from reconciliation.cash import CASH_RULES
 from reconciliation.models import Kind
@@ -122,3 +123,12 @@ def test_the_cash_reconciliation_links_to_each_statements_cash_application(clien
     client.force_login(auditor)
     page = client.get(reverse("reconciliation:detail", args=[cash_recon.pk])).content.decode()
     assert reverse("reconciliation:statement_cash", args=[st.pk]) in page
+
+
+def test_an_unapplied_credit_is_a_break_about_its_bank_entry(client, analyst, cash_recon, payer):
+    st = statement({"amount": "42.00", "remittance": "no idea", "payer": "Somebody Else"})
+    result = run(cash_recon)
+    item = ExceptionItem.objects.get(code="RECONCILIATION_BREAK")
+    assert result.breaks_opened == 1 and item.subject == st.entries.get()
+    client.force_login(analyst)
+    assert client.get(reverse("exceptions_queue:detail", args=[item.pk])).status_code == 200
