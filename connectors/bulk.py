@@ -365,7 +365,6 @@ def _customer_spec(rec: r.CustomerRecord, ctx) -> services.CustomerSpec:
 def _invoice_spec(rec: r.InvoiceRecord, ctx, targets) -> services.InvoiceSpec:
     """As `writers._create_invoice` creates an invoice."""
     from connectors.tax_check import check_invoice_tax
-
     from revops.correlation import correlation_scope
 
     contract = targets.get(("contract", rec.contract_external_id)) if rec.contract_external_id else None

@@ -621,11 +621,15 @@ def resume_stale_postings() -> int:
 
     stale = timezone.now() - dt.timedelta(seconds=settings.Q_TIMEOUT)
     count = resume_stale_steps()
-    due = OutboundPosting.objects.filter(connector__kind__in=ERP_KINDS).filter(
-        Q(status=S.POSTING, claimed_at__lt=stale)
-        | Q(status__in=CLAIMABLE, next_attempt_at__lt=stale)
-        | Q(status=S.PENDING, attempts=0, created_at__lt=stale)
-    ).values_list("pk", flat=True)
+    due = (
+        OutboundPosting.objects.filter(connector__kind__in=ERP_KINDS)
+        .filter(
+            Q(status=S.POSTING, claimed_at__lt=stale)
+            | Q(status__in=CLAIMABLE, next_attempt_at__lt=stale)
+            | Q(status=S.PENDING, attempts=0, created_at__lt=stale)
+        )
+        .values_list("pk", flat=True)
+    )
     for posting_id in due[:1000]:
         enqueue(posting_id)
         count += 1

@@ -28,7 +28,8 @@ from reconciliation.statements.parsers.types import (
 from revops.money import CURRENCY_EXPONENTS
 
 TAG = re.compile(r"^:(\d{2}[A-Z]?):(.*)$")
-END = re.compile(r"^-(\}|XXX|\x03|\s*$)")
+# A message ends with "-}", a dash and three X's, ETX, or a bare dash.
+END = re.compile(r"^-(\}|X{3}|\x03|\s*$)")
 BALANCE = re.compile(r"^(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<amount>\d+(,\d*)?)$")
 ENTRY = re.compile(
     r"^(?P<value_date>\d{6})(?P<entry_date>\d{4}|\s{4})?(?P<mark>RC|RD|EC|ED|C|D)(?P<funds>[A-Z])?"
