@@ -21,48 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _bench import setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/revops_bench_bulk"
-
-
-def _environment(database_url: str) -> None:
-    from cryptography.fernet import Fernet
-
-    os.environ.update(
-        DATABASE_URL=database_url,
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        ALLOWED_HOSTS="testserver",
-        REVOPS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        SECURE_SSL_REDIRECT="false",
-        SESSION_COOKIE_SECURE="false",
-        CSRF_COOKIE_SECURE="false",
-        LOG_LEVEL="WARNING",
-        REVOPS_BULK_INLINE_MAX="0",
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
-
-
-def _ensure_database(database_url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    if "bench" not in name:
-        sys.exit(f"Refusing to empty database {name!r}: its name must contain 'bench'.")
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def _fill(items: int, others: int) -> None:
@@ -108,18 +73,13 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_URL)
     args = parser.parse_args()
 
-    _environment(args.database_url)
-    _ensure_database(args.database_url)
-    import django
-
-    django.setup()
+    # Bulk actions above this many items go to the worker; 0 queues every one, as at 10,000.
+    setup_django(args.database_url, REVOPS_BULK_INLINE_MAX="0")
     from django.contrib.auth.models import Group
-    from django.core.management import call_command
     from django.test import Client
     from django.test.utils import setup_test_environment
     from django.urls import reverse
 
-    call_command("migrate", verbosity=0)
     setup_test_environment()  # the test client records each page's context
     from django.contrib.auth import get_user_model
 

@@ -13,13 +13,10 @@ matches found automatically or suggested.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _bench import django_setup
 
 
 def main() -> int:
@@ -30,10 +27,7 @@ def main() -> int:
     parser.add_argument("--invoices", type=int, default=4_000)
     parser.add_argument("--customers", type=int, default=400)
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
-    import django
-
-    django.setup()
+    django_setup()
     from reconciliation.scoring.generator import generate
     from reconciliation.scoring.scorer import score
 

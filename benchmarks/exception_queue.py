@@ -29,12 +29,8 @@ import re
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.list_pages import _ensure_database, _p95, _production_like_environment  # noqa: E402
+from _bench import get_ms, p95, setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/revops_bench_queue"
 TEAMS = ("Billing Operations", "Tax", "Accounts Receivable", "Revenue Accounting", "Integrations")
@@ -244,19 +240,6 @@ class _Queries:
             self.statements.append(((time.perf_counter() - started) * 1000, sql, params))
 
 
-def _time(client, url: str, repeat: int, headers: dict) -> list[float]:
-    for _ in range(2):
-        response = client.get(url, headers=headers)
-        assert response.status_code == 200, (url, response.status_code)
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url, headers=headers)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, url
-    return samples
-
-
 def _pages(fragment: str, label: str, correlation: str, tax_team: int, connector: int) -> list[tuple]:
     htmx = {"HX-Request": "true", "HX-Target": "results"}
     return [
@@ -313,21 +296,14 @@ def main() -> None:
     parser.add_argument("--only", default="", help="measure only pages whose label contains this text")
     args = parser.parse_args()
 
-    _ensure_database(args.database_url)
-    _production_like_environment(args.database_url)
-    import django
-
-    django.setup()
+    setup_django(args.database_url, collectstatic=True)
     from django.contrib.auth.models import Group
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
     from exceptions_queue.models import ExceptionItem
     from revops.models import Customer
 
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
     if not args.skip_fill:
         _fill(args.items, args.customers)
     if args.fill_only:
@@ -349,12 +325,12 @@ def main() -> None:
     open_items = ExceptionItem.objects.filter(status__in=("new", "in_review", "resubmitted")).count()
     print(f"{ExceptionItem.objects.count():,} items, {open_items:,} open; {args.repeat} requests per page")
 
-    baseline = _time(anonymous, "/login/", args.repeat, {})
+    baseline = get_ms(anonymous, "/login/", args.repeat, {})
     base_median = statistics.median(baseline)
     print(
         f"\n{'page':48} {'median ms':>10} {'p95 ms':>8} {'x login':>8} {'queries':>8} {'SQL ms':>7} {'slowest':>8}"
     )
-    print(f"{'baseline: login page (no data access)':48} {base_median:10.1f} {_p95(baseline):8.1f} {1:8.1f}")
+    print(f"{'baseline: login page (no data access)':48} {base_median:10.1f} {p95(baseline):8.1f} {1:8.1f}")
     worst = 0.0
     for label, url, headers in pages:
         if args.only.lower() not in label.lower():
@@ -364,13 +340,13 @@ def main() -> None:
             response = client.get(url, headers=headers)
         assert response.status_code == 200, url
         found = re.search(r"· ([\d,+]+) items?</p>", response.content.decode())
-        samples = _time(client, url, args.repeat, headers)
-        median, p95 = statistics.median(samples), _p95(samples)
-        worst = max(worst, p95)
+        samples = get_ms(client, url, args.repeat, headers)
+        median, tail = statistics.median(samples), p95(samples)
+        worst = max(worst, tail)
         slowest = max((s[0] for s in queries.statements), default=0.0)
         total_sql = sum(s[0] for s in queries.statements)
         print(
-            f"{label:48} {median:10.1f} {p95:8.1f} {median / base_median:8.1f} "
+            f"{label:48} {median:10.1f} {tail:8.1f} {median / base_median:8.1f} "
             f"{len(queries.statements):8d} {total_sql:7.1f} {slowest:8.1f} {found.group(1) if found else '?':>7}"
         )
         if args.explain:

@@ -23,45 +23,13 @@ The database defaults to postgres://postgres@127.0.0.1:5432/revops_bench_flow
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _bench import setup_django, timed_ms
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/revops_bench_flow"
 INVOICES_PER_CONTRACT = 6
-
-
-def _environment(database_url: str) -> None:
-    from cryptography.fernet import Fernet
-
-    os.environ.update(
-        DATABASE_URL=database_url,
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        ALLOWED_HOSTS="testserver",
-        REVOPS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
-
-
-def _ensure_database(database_url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    if "bench" not in name:
-        sys.exit(f"Refusing to empty database {name!r}: its name must contain 'bench'.")
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 # Times are hours before now; g is the contract, k its invoice (1..6), each 20 days apart.
@@ -185,16 +153,6 @@ def fill(contracts: int) -> None:
     print(f"filled in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def _timed(fn, repeat: int) -> list[float]:
-    fn()  # warm the caches and the plans once
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 def measure(repeat: int) -> None:
     from revops.models import BusinessEvent, Contract
     from revops.selectors.flow import flow_detail
@@ -234,7 +192,7 @@ def measure(repeat: int) -> None:
         ("breach list: payment posting, first 50", page),
         ("flow page selector: one contract, 6 invoices", lambda: flow_detail(contract.correlation_id)),
     ]
-    results = [(label, statistics.median(_timed(fn, repeat))) for label, fn in cases]
+    results = [(label, statistics.median(timed_ms(fn, repeat, warmup=1))) for label, fn in cases]
     base = results[0][1]
     print(f"\n{'measure':<48} {'median ms':>10} {'× baseline':>11}")
     for label, median in results:
@@ -248,14 +206,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--skip-fill", action="store_true")
     args = parser.parse_args()
-    _ensure_database(args.database_url)
-    _environment(args.database_url)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_django(args.database_url)
     if not args.skip_fill:
         fill(args.contracts)
     measure(args.repeat)

@@ -36,15 +36,10 @@ import io
 import os
 import pstats
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from list_pages import _ensure_database, _production_like_environment  # noqa: E402
+from _bench import load_average, setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/revops_bench_ingest"
 PAGE = 500
@@ -279,22 +274,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    _ensure_database(args.database_url)
-    _production_like_environment(args.database_url)
-    if args.batch is not None:
-        os.environ["REVOPS_SYNC_BATCH_RECORDS"] = str(args.batch)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    batch = {} if args.batch is None else {"REVOPS_SYNC_BATCH_RECORDS": str(args.batch)}
+    setup_django(args.database_url, **batch)
     from connectors.base import _KINDS
 
     statements = _instrument(_synthetic_kind(args.records, args.page))
     from django.conf import settings
 
-    print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine: {os.cpu_count()} cores, load average {load_average()}")
     print(
         f"source pages of {args.page:,} records, up to {settings.REVOPS_SYNC_BATCH_RECORDS:,} records "
         "a transaction"
@@ -331,7 +318,7 @@ def main() -> None:
         f"{cpu_row * 1e6:,.0f} µs a baseline row (ratio {cpu_row / cpu_record:.2f}); Python and PostgreSQL "
         f"take turns, so on an idle machine about {1 / cpu_record:,.0f} records/s"
     )
-    print(f"machine after the runs: load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine after the runs: load average {load_average()}")
 
     elapsed, timings, cpu = sorted(phases, key=lambda p: p[0])[len(phases) // 2]
     postgres = f"{cpu['postgres']:.1f} s" if cpu["postgres"] is not None else "not measurable (remote server)"

@@ -19,47 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _bench import get_ms, p95, setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/revops_bench"
-
-
-def _production_like_environment(database_url: str) -> None:
-    from cryptography.fernet import Fernet
-
-    os.environ.update(
-        DATABASE_URL=database_url,
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        ALLOWED_HOSTS="testserver",
-        REVOPS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        SECURE_SSL_REDIRECT="false",
-        SESSION_COOKIE_SECURE="false",
-        CSRF_COOKIE_SECURE="false",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
-
-
-def _ensure_database(database_url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    if "bench" not in name:
-        sys.exit(f"Refusing to empty database {name!r}: its name must contain 'bench'.")
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 FILL_SQL = """
@@ -161,23 +126,6 @@ class _QueryCounter:
         return execute(sql, params, many, context)
 
 
-def _time(client, url: str, repeat: int) -> list[float]:
-    for _ in range(2):
-        assert client.get(url).status_code == 200, url
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, url
-    return samples
-
-
-def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -188,21 +136,14 @@ def main() -> None:
     parser.add_argument("--skip-fill", action="store_true")
     args = parser.parse_args()
 
-    _ensure_database(args.database_url)
-    _production_like_environment(args.database_url)
-    import django
-
-    django.setup()
+    setup_django(args.database_url, collectstatic=True)
     from django.contrib.auth import get_user_model
     from django.contrib.contenttypes.models import ContentType
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
     from revops.models import Customer, ExternalRef, Invoice
 
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
     sizes = {
         "invoices": args.invoices,
         "customers": max(100, args.invoices // 10),
@@ -228,22 +169,20 @@ def main() -> None:
     fragment = hooli.name.split()[1]
     external_id = ExternalRef.objects.filter(object_type="invoice").order_by("-id").first().external_id
 
-    baseline = _time(anonymous, "/login/", args.repeat)
+    baseline = get_ms(anonymous, "/login/", args.repeat)
     base_median = statistics.median(baseline)
     print(f"\n{'page':45} {'median ms':>10} {'p95 ms':>8} {'x login':>8} {'queries':>8}")
     print(
-        f"{'baseline: login page (no data access)':45} {base_median:10.1f} {_p95(baseline):8.1f} {1:8.1f} {'-':>8}"
+        f"{'baseline: login page (no data access)':45} {base_median:10.1f} {p95(baseline):8.1f} {1:8.1f} {'-':>8}"
     )
     for label, url in PAGES:
         url = url.format(fragment=fragment, external_id=external_id)
         counter = _QueryCounter()
         with connection.execute_wrapper(counter):
             client.get(url)
-        samples = _time(client, url, args.repeat)
+        samples = get_ms(client, url, args.repeat)
         median = statistics.median(samples)
-        print(
-            f"{label:45} {median:10.1f} {_p95(samples):8.1f} {median / base_median:8.1f} {counter.count:8d}"
-        )
+        print(f"{label:45} {median:10.1f} {p95(samples):8.1f} {median / base_median:8.1f} {counter.count:8d}")
 
 
 if __name__ == "__main__":

@@ -28,44 +28,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _bench import setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/revops_bench_recon"
 START = "2026-01-01"
-
-
-def _environment(database_url: str) -> None:
-    from cryptography.fernet import Fernet
-
-    os.environ.update(
-        DATABASE_URL=database_url,
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        ALLOWED_HOSTS="testserver",
-        REVOPS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
-
-
-def _ensure_database(database_url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    if "bench" not in name:
-        sys.exit(f"Refusing to empty database {name!r}: its name must contain 'bench'.")
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 FILL_SQL = """
@@ -169,14 +138,9 @@ def main() -> None:
     parser.add_argument("--skip-fill", action="store_true")
     args = parser.parse_args()
 
-    _ensure_database(args.database_url)
-    _environment(args.database_url)
-    import django
-
-    django.setup()
+    setup_django(args.database_url)
     import datetime as dt
 
-    from django.core.management import call_command
     from django.db import connection
 
     from reconciliation import services
@@ -185,7 +149,6 @@ def main() -> None:
     from revops.actors import Actor
 
     actor = Actor.for_system("benchmark", "reconciliation benchmark")
-    call_command("migrate", verbosity=0)
     if not args.skip_fill:
         started = time.perf_counter()
         with connection.cursor() as cursor:

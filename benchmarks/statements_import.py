@@ -21,48 +21,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import secrets
 import statistics
-import sys
-import time
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _bench import setup_django, timed_ms
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/revops_bench_statements"
 RUNS = 3
 DAY = dt.date(2026, 3, 31)
-
-
-def _environment(database_url: str) -> None:
-    from cryptography.fernet import Fernet
-
-    os.environ.update(
-        DATABASE_URL=database_url,
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        ALLOWED_HOSTS="testserver",
-        REVOPS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        LOG_LEVEL="WARNING",
-        REVOPS_STATEMENT_MAX_BYTES=str(200 * 1_048_576),
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
-
-
-def _ensure_database(database_url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    if "bench" not in name:
-        sys.exit(f"Refusing to empty database {name!r}: its name must contain 'bench'.")
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def _amounts(entries: int) -> list[tuple[str, Decimal]]:
@@ -159,14 +125,8 @@ def bai2_file(entries: int) -> bytes:
 
 
 def _median(action, setup=None) -> float:
-    times = []
-    for _ in range(RUNS):
-        if setup is not None:
-            setup()
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    """Median seconds of RUNS calls of `action`, `setup` untimed before each."""
+    return statistics.median(timed_ms(action, RUNS, setup=setup)) / 1000
 
 
 def main() -> None:
@@ -177,14 +137,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_URL)
     args = parser.parse_args()
 
-    _environment(args.database_url)
-    _ensure_database(args.database_url)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    # The largest files measured are far above the upload limit a server would set.
+    setup_django(args.database_url, REVOPS_STATEMENT_MAX_BYTES=str(200 * 1_048_576))
     from exceptions_queue.models import ExceptionItem
     from reconciliation.statements.models import BankEntry, BankStatement, StatementFile
     from reconciliation.statements.parsers import parse_statements
