@@ -60,6 +60,7 @@ def ensure_database(database_url: str) -> None:
 
 
 def django_setup() -> None:
+    """Django on the settings in the environment (DATABASE_URL or the embedded SQLite)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revops.settings")
     import django
 

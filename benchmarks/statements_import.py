@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_URL)
     args = parser.parse_args()
 
-    # The largest files measured are far above the upload limit a server would set.
+    # A large --entries builds files above the default 10 MB statement limit.
     setup_django(args.database_url, REVOPS_STATEMENT_MAX_BYTES=str(200 * 1_048_576))
     from exceptions_queue.models import ExceptionItem
     from reconciliation.statements.models import BankEntry, BankStatement, StatementFile
