@@ -31,9 +31,7 @@ application that was posted.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 import logging
 from decimal import Decimal
 from typing import Any
@@ -41,25 +39,19 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
-from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from connectors import outbound
 from connectors.erp import credit_memos, mapping
-from connectors.erp.client import UncertainOutcome, json_default
-from connectors.errors import (
-    BusinessError,
-    ConfigurationError,
-    ConnectorError,
-    TransientError,
-    backoff_delay,
-    sanitize,
-)
+from connectors.erp.client import UncertainOutcome
+from connectors.errors import BusinessError, ConfigurationError, ConnectorError, TransientError, sanitize
 from connectors.flow import record_handoff
 from connectors.models import Connector, ErpMapping, OutboundPosting
+from connectors.outbound import claim, fail, save, system_actor
 from connectors.resubmit import apply_correction
-from exceptions_queue.registry import RESUBMIT_PENDING, ResubmitFailed
+from exceptions_queue.registry import ResubmitFailed
 from revops.actors import Actor
 from revops.correlation import correlation_scope
 from revops.models import CreditNote, ExternalRef, Invoice, Payment, PaymentApplication
@@ -71,7 +63,7 @@ STEP_KEY = "netsuite.posting"
 ERP_KINDS = ("netsuite",)
 PUSH = (Connector.Direction.PUSH, Connector.Direction.BOTH)
 S = OutboundPosting.Status
-CLAIMABLE = (S.PENDING, S.UNCERTAIN)
+CLAIMABLE = outbound.CLAIMABLE  # what the worker picks up, for callers that drain the queue
 EVENT_TYPES = (
     "invoice.issued",
     "invoice.voided",
@@ -299,10 +291,6 @@ def erp_settings(connector: Connector) -> mapping.ErpSettings:
     )
 
 
-def _system_actor(connector: Connector) -> Actor:
-    return Actor.for_system(connector.kind, f"connector {connector.name}")
-
-
 def _customer_erp_id(client, connector: Connector, customer, erp: mapping.ErpSettings) -> str:
     ct = ContentType.objects.get_for_model(customer)
     ref = ExternalRef.objects.filter(
@@ -320,7 +308,7 @@ def _customer_erp_id(client, connector: Connector, customer, erp: mapping.ErpSet
         object_type="customer",
         external_id=erp_id,
         target=customer,
-        actor=_system_actor(connector),
+        actor=system_actor(connector),
         reason=f"Customer posted to {connector.name}",
     )
     return erp_id
@@ -382,35 +370,9 @@ def build_body(posting: OutboundPosting, client) -> dict[str, Any]:
     raise ValueError(f"revops does not post {type(document).__name__} to an ERP")
 
 
-def _claim(posting_id: int) -> tuple[OutboundPosting | None, str]:
-    """Claim a pending or uncertain posting (or one whose worker died while posting)
-    with one conditional update; (posting, "") or (None, the status that kept it)."""
-    stale = timezone.now() - dt.timedelta(seconds=settings.Q_TIMEOUT)
-    claimed = OutboundPosting.objects.filter(
-        Q(status__in=CLAIMABLE) | Q(status=S.POSTING, claimed_at__lt=stale), pk=posting_id
-    ).update(
-        status=S.POSTING, claimed_at=timezone.now(), attempts=F("attempts") + 1, updated_at=timezone.now()
-    )
-    if not claimed:
-        status = OutboundPosting.objects.filter(pk=posting_id).values_list("status", flat=True).first()
-        return None, status or ""
-    posting = OutboundPosting.objects.select_related(
-        "connector", "connector__erp_mapping", "connector__legal_entity"
-    ).get(pk=posting_id)
-    return posting, ""
-
-
-def _save(posting: OutboundPosting, **values) -> None:
-    values["updated_at"] = timezone.now()
-    values.setdefault("request", posting.request)
-    OutboundPosting.objects.filter(pk=posting.pk).update(**values)
-    for name, value in values.items():
-        setattr(posting, name, value)
-
-
 def _mark_posted(posting: OutboundPosting, erp_id: str, response: dict[str, Any]) -> None:
     with transaction.atomic():
-        _save(
+        save(
             posting,
             status=S.POSTED,
             erp_id=str(erp_id),
@@ -419,7 +381,7 @@ def _mark_posted(posting: OutboundPosting, erp_id: str, response: dict[str, Any]
             next_attempt_at=None,
             last_error="",
         )
-        record_handoff(posting, actor=_system_actor(posting.connector))
+        record_handoff(posting, actor=system_actor(posting.connector))
 
 
 def attempt(posting: OutboundPosting, kind) -> str:
@@ -435,7 +397,7 @@ def attempt(posting: OutboundPosting, kind) -> str:
             )
             return S.POSTED
     pinned = bool(posting.request.get("pinned"))
-    body = posting.request.get("body") if pinned else _jsonable(build_body(posting, client))
+    body = posting.request.get("body") if pinned else outbound.jsonable(build_body(posting, client))
     # Kept with whichever outcome is saved next (every _save writes it).
     posting.request = {
         **posting.request,
@@ -449,57 +411,22 @@ def attempt(posting: OutboundPosting, kind) -> str:
     return S.POSTED
 
 
-def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
-    """The body as JSON sends it (dates as ISO strings, money as numbers), to keep and to correct."""
-    return json.loads(json.dumps(body, default=json_default))
-
-
-def _retry_at(posting: OutboundPosting, exc: TransientError) -> dt.datetime:
-    delay = backoff_delay(
-        max(posting.attempts - 1, 0), cap=float(settings.REVOPS_SYNC_BACKOFF_CAP), retry_after=exc.retry_after
-    )
-    return timezone.now() + dt.timedelta(seconds=delay)
-
-
-def schedule_retry(posting: OutboundPosting, when: dt.datetime) -> None:
-    """Retry by rescheduling, never by sleeping in a worker."""
-    Schedule.objects.create(
-        name=f"retry ERP posting {posting.pk} attempt {posting.attempts + 1}",
-        func=SEND_TASK,
-        args=str(posting.pk),
-        schedule_type=Schedule.ONCE,
-        repeats=1,
-        next_run=when,
-    )
-
-
 def _open_item(posting: OutboundPosting, *, code: str, exc: ConnectorError, rows=()) -> int:
-    from exceptions_queue.services import exception_open
-
-    document = posting.content_type.get_object_for_this_type(pk=posting.object_id)
     verb = "rejected" if code == "ERP_REJECTED" else "could not take"
-    item, _ = exception_open(
-        code=code,
-        dedupe_key=f"{STEP_KEY}:{posting.pk}",
-        title=f"{posting.connector.name} {verb} {posting.record_type} {posting.external_id}",
-        message=exc.message,
+    return outbound.open_item(
+        posting,
         step_key=STEP_KEY,
-        actor=_system_actor(posting.connector),
-        source_system=posting.connector.kind,
-        connector_id=posting.connector_id,
-        connector_name=posting.connector.name,
-        subject=document,
-        correlation_id=posting.correlation_id,
-        payload=posting.request.get("body") or {},
-        error_details=list(rows) or [{"field": "", "message": exc.message}],
-        external_id=posting.external_id,
+        code=code,
+        exc=exc,
+        title=f"{posting.connector.name} {verb} {posting.record_type} {posting.external_id}",
+        subject=posting.content_type.get_object_for_this_type(pk=posting.object_id),
+        rows=rows,
     )
-    return item.pk
 
 
 def posting_send(posting_id: int) -> str:
     """The task: claim the posting and make one attempt; record the outcome."""
-    posting, previous = _claim(posting_id)
+    posting, previous = claim(posting_id)
     if posting is None:
         return f"not claimed ({previous or 'gone'})"
     # What this attempt logs, and its requests to the ERP, carry the flow's correlation id.
@@ -513,32 +440,19 @@ def _send(posting: OutboundPosting) -> str:
     kind = get_kind(posting.connector.kind)(posting.connector)
     try:
         status = attempt(posting, kind)
-        if posting.exception_item_id:  # a resubmission that had to wait went through
-            from exceptions_queue.services import exception_resolve_if_open
-
-            exception_resolve_if_open(
-                dedupe_key=f"{STEP_KEY}:{posting.pk}",
-                actor=_system_actor(posting.connector),
-                note=f"Posted to {posting.connector.name} as {posting.record_type} {posting.erp_id}",
-            )
+        # A resubmission that had to wait went through.
+        outbound.resolve_item(
+            posting,
+            step_key=STEP_KEY,
+            note=f"Posted to {posting.connector.name} as {posting.record_type} {posting.erp_id}",
+        )
         return status
     except UncertainOutcome as exc:
         return _transient(posting, exc, S.UNCERTAIN)
     except TransientError as exc:
         return _transient(posting, exc, S.PENDING)
     except BusinessError as exc:
-        _save(
-            posting,
-            status=S.REJECTED,
-            last_error=exc.message,
-            response=sanitize(exc.to_dict()),
-            next_attempt_at=None,
-        )
-        _save(
-            posting,
-            exception_item_id=_open_item(posting, code="ERP_REJECTED", exc=exc, rows=exc.error_rows()),
-        )
-        return S.REJECTED
+        return outbound.reject(posting, exc, code="ERP_REJECTED", open_item=_open_item, next_attempt_at=None)
     except ConfigurationError as exc:
         return _fail(posting, exc)
     finally:
@@ -552,16 +466,14 @@ def _transient(posting: OutboundPosting, exc: TransientError, status: str) -> st
         return _fail(posting, exc)
     if posting.attempts >= settings.REVOPS_SYNC_MAX_ATTEMPTS * 3:
         return _fail(posting, exc)
-    when = _retry_at(posting, exc)
-    _save(posting, status=status, last_error=exc.message, next_attempt_at=when)
-    schedule_retry(posting, when)
+    when = outbound.retry_at(posting, exc)
+    save(posting, status=status, last_error=exc.message, next_attempt_at=when)
+    outbound.schedule_retry(posting, when, func=SEND_TASK, label="ERP posting")
     return status
 
 
 def _fail(posting: OutboundPosting, exc: ConnectorError) -> str:
-    _save(posting, status=S.FAILED, last_error=exc.message, next_attempt_at=None)
-    _save(posting, exception_item_id=_open_item(posting, code="DEAD_LETTER", exc=exc))
-    return S.FAILED
+    return fail(posting, exc, open_item=_open_item)
 
 
 # -- resubmission from the exception queue ------------------------------------------------------------
@@ -572,14 +484,9 @@ def resubmit_posting(item, correction: dict[str, Any] | None, actor: Actor):
     applied to the request body it sent (dotted paths, e.g. "item.items.0.taxCode.id").
     Without a correction the body is built again from the document and the ERP
     mapping, so a fixed mapping takes effect."""
-    from connectors.base import get_kind
-
-    posting_id = int(item.dedupe_key.rpartition(":")[2])
-    posting = OutboundPosting.objects.select_for_update().select_related("connector").get(pk=posting_id)
-    if posting.status == S.POSTED:
+    posting = outbound.resubmittable(item, noun="posting")
+    if posting is None:
         return None
-    if posting.status not in (S.REJECTED, S.FAILED):
-        raise ResubmitFailed(f"This posting is {posting.get_status_display().lower()}; nothing to resubmit.")
     request = dict(posting.request or {})
     edits = {k: v for k, v in (correction or {}).items() if not k.startswith("_")}
     if edits:
@@ -593,25 +500,18 @@ def resubmit_posting(item, correction: dict[str, Any] | None, actor: Actor):
         # Checking a correction (a rolled-back dry run): NetSuite has no validate-only
         # call, and a check must not post, so it stops at the correction fitting the request.
         return None
-    _save(posting, status=S.PENDING, request=request, next_attempt_at=None)
-    claimed, _ = _claim(posting.pk)
-    if claimed is None:
-        raise ResubmitFailed("Another worker is posting this document; try again in a moment.")
-    kind = get_kind(claimed.connector.kind)(claimed.connector)
-    try:
-        with correlation_scope(claimed.correlation_id):
-            attempt(claimed, kind)
-    except TransientError as exc:
-        status = S.UNCERTAIN if isinstance(exc, UncertainOutcome) else S.PENDING
-        _save(claimed, status=status, last_error=exc.message)
-        transaction.on_commit(lambda: enqueue(claimed.pk))
-        return RESUBMIT_PENDING
-    except ConnectorError as exc:
-        rows = exc.error_rows() if isinstance(exc, BusinessError) else [{"field": "", "message": exc.message}]
-        raise ResubmitFailed(exc.message, rows) from None
-    finally:
-        kind.close()
-    return None
+    save(posting, status=S.PENDING, request=request, next_attempt_at=None)
+    return outbound.resubmit_attempt(
+        posting,
+        attempt=_attempt_in_scope,
+        enqueue=enqueue,
+        busy="Another worker is posting this document; try again in a moment.",
+    )
+
+
+def _attempt_in_scope(posting: OutboundPosting, kind) -> str:
+    with correlation_scope(posting.correlation_id):
+        return attempt(posting, kind)
 
 
 def resume_stale_postings() -> int:
@@ -619,18 +519,4 @@ def resume_stale_postings() -> int:
     the tax engine's steps to their own sender."""
     from connectors.avalara.commits import resume_stale_steps
 
-    stale = timezone.now() - dt.timedelta(seconds=settings.Q_TIMEOUT)
-    count = resume_stale_steps()
-    due = (
-        OutboundPosting.objects.filter(connector__kind__in=ERP_KINDS)
-        .filter(
-            Q(status=S.POSTING, claimed_at__lt=stale)
-            | Q(status__in=CLAIMABLE, next_attempt_at__lt=stale)
-            | Q(status=S.PENDING, attempts=0, created_at__lt=stale)
-        )
-        .values_list("pk", flat=True)
-    )
-    for posting_id in due[:1000]:
-        enqueue(posting_id)
-        count += 1
-    return count
+    return resume_stale_steps() + outbound.resume_stale(ERP_KINDS, enqueue)

@@ -25,20 +25,18 @@ AvaTax cancels the commit and its adjustments instead: there is nothing to void.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_q.models import Schedule
 
+from connectors import outbound
 from connectors import posting as p
 from connectors.avalara import documents
 from connectors.errors import BusinessError, ConfigurationError, ConnectorError, TransientError, sanitize
 from connectors.models import Connector, OutboundPosting
-from exceptions_queue.registry import ResubmitFailed
+from connectors.outbound import claim, save
 from revops.actors import Actor
 from revops.models import CreditNote, Invoice
 
@@ -207,7 +205,7 @@ def attempt(posting: OutboundPosting, kind) -> str:
 
 
 def _keep_request(posting: OutboundPosting, body: dict[str, Any]) -> None:
-    posting.request = {"body": sanitize(p._jsonable(body)), "record_type": posting.record_type}
+    posting.request = {"body": sanitize(outbound.jsonable(body)), "record_type": posting.record_type}
 
 
 def _posted(posting: OutboundPosting, answer: dict[str, Any], *, looked_up: bool = False) -> str:
@@ -220,7 +218,7 @@ def _posted(posting: OutboundPosting, answer: dict[str, Any], *, looked_up: bool
     if looked_up:
         summary["found_by_code"] = posting.external_id
     # Not posting._mark_posted: a tax report is no hand-off of revenue to the books.
-    p._save(
+    save(
         posting,
         status=S.POSTED,
         erp_id=str(answer.get("id") or posting.external_id),
@@ -236,27 +234,20 @@ def commit_send(posting_id: int) -> str:
     """The task: claim the step, make one attempt, record the outcome."""
     from connectors.base import get_kind
 
-    posting, previous = p._claim(posting_id)
+    posting, previous = claim(posting_id)
     if posting is None:
         return f"not claimed ({previous or 'gone'})"
     kind = get_kind(posting.connector.kind)(posting.connector)
     try:
         status = attempt(posting, kind)
-        if posting.exception_item_id:
-            from exceptions_queue.services import exception_resolve_if_open
-
-            exception_resolve_if_open(
-                dedupe_key=f"{STEP_KEY}:{posting.pk}",
-                actor=_actor(posting.connector),
-                note=f"Reported to {posting.connector.name} ({posting.record_type})",
-            )
+        outbound.resolve_item(
+            posting, step_key=STEP_KEY, note=f"Reported to {posting.connector.name} ({posting.record_type})"
+        )
         return status
     except TransientError as exc:
         return _transient(posting, exc)
     except BusinessError as exc:
-        p._save(posting, status=S.REJECTED, last_error=exc.message, response=sanitize(exc.to_dict()))
-        p._save(posting, exception_item_id=_open_item(posting, "VALIDATION_FAILED", exc, exc.error_rows()))
-        return S.REJECTED
+        return outbound.reject(posting, exc, code="VALIDATION_FAILED", open_item=_open_item)
     except ConfigurationError as exc:
         return _fail(posting, exc)
     finally:
@@ -269,54 +260,31 @@ def _transient(posting: OutboundPosting, exc: TransientError) -> str:
     limit = settings.REVOPS_SYNC_MAX_ATTEMPTS * (3 if isinstance(exc, _Waiting) else 1)
     if posting.attempts >= limit:
         return _fail(posting, exc)
-    when = p._retry_at(posting, exc)
-    p._save(posting, status=S.PENDING, last_error=exc.message, next_attempt_at=when)
-    Schedule.objects.create(
-        name=f"retry AvaTax step {posting.pk} attempt {posting.attempts + 1}",
-        func=SEND_TASK,
-        args=str(posting.pk),
-        schedule_type=Schedule.ONCE,
-        repeats=1,
-        next_run=when,
-    )
+    when = outbound.retry_at(posting, exc)
+    save(posting, status=S.PENDING, last_error=exc.message, next_attempt_at=when)
+    outbound.schedule_retry(posting, when, func=SEND_TASK, label="AvaTax step")
     return S.PENDING
 
 
 def _fail(posting: OutboundPosting, exc: ConnectorError) -> str:
-    p._save(posting, status=S.FAILED, last_error=exc.message, next_attempt_at=None)
-    p._save(posting, exception_item_id=_open_item(posting, "DEAD_LETTER", exc))
-    return S.FAILED
-
-
-def _actor(connector: Connector) -> Actor:
-    return Actor.for_system(connector.kind, f"connector {connector.name}")
+    return outbound.fail(posting, exc, open_item=_open_item)
 
 
 _WHAT = {COMMIT: "commit", ADJUST: "adjustment", VOID: "void"}
 
 
-def _open_item(posting: OutboundPosting, code: str, exc: ConnectorError, rows=()) -> int:
-    from exceptions_queue.services import exception_open
-
+def _open_item(posting: OutboundPosting, *, code: str, exc: ConnectorError, rows=()) -> int:
     invoice = Invoice.objects.get(pk=posting.object_id)
     verb = "refused" if code != "DEAD_LETTER" else "could not take"
-    item, _ = exception_open(
-        code=code,
-        dedupe_key=f"{STEP_KEY}:{posting.pk}",
-        title=f"{posting.connector.name} {verb} the tax {_WHAT[posting.record_type]} of invoice {invoice.number}",
-        message=exc.message,
+    return outbound.open_item(
+        posting,
         step_key=STEP_KEY,
-        actor=_actor(posting.connector),
-        source_system=posting.connector.kind,
-        connector_id=posting.connector_id,
-        connector_name=posting.connector.name,
+        code=code,
+        exc=exc,
+        title=f"{posting.connector.name} {verb} the tax {_WHAT[posting.record_type]} of invoice {invoice.number}",
         subject=invoice,
-        correlation_id=posting.correlation_id,
-        payload=posting.request.get("body") or {},
-        error_details=list(rows) or [{"field": "", "message": exc.message}],
-        external_id=posting.external_id,
+        rows=rows,
     )
-    return item.pk
 
 
 # -- resubmission from the exception queue ------------------------------------------------------------
@@ -325,47 +293,20 @@ def _open_item(posting: OutboundPosting, code: str, exc: ConnectorError, rows=()
 def resubmit_step(item, correction: dict[str, Any] | None, actor: Actor):
     """Send a refused (or dead-lettered) step again, built afresh from the invoice,
     so a corrected customer address or connector setting takes effect."""
-    from connectors.base import get_kind
-
-    posting_id = int(item.dedupe_key.rpartition(":")[2])
-    posting = OutboundPosting.objects.select_for_update().select_related("connector").get(pk=posting_id)
-    if posting.status == S.POSTED:
+    posting = outbound.resubmittable(item, noun="step")
+    if posting is None:
         return None
-    if posting.status not in (S.REJECTED, S.FAILED):
-        raise ResubmitFailed(f"This step is {posting.get_status_display().lower()}; nothing to resubmit.")
     if not (getattr(item, "_change_reason", "") or "").startswith("Resubmitted"):
         return None  # checking a correction must not report tax
-    p._save(posting, status=S.PENDING, next_attempt_at=None)
-    claimed, _ = p._claim(posting.pk)
-    if claimed is None:
-        raise ResubmitFailed("Another worker is sending this step; try again in a moment.")
-    kind = get_kind(claimed.connector.kind)(claimed.connector)
-    try:
-        attempt(claimed, kind)
-    except TransientError as exc:
-        from exceptions_queue.registry import RESUBMIT_PENDING
-
-        p._save(claimed, status=S.PENDING, last_error=exc.message)
-        transaction.on_commit(lambda: enqueue(claimed.pk))
-        return RESUBMIT_PENDING
-    except ConnectorError as exc:
-        rows = exc.error_rows() if isinstance(exc, BusinessError) else [{"field": "", "message": exc.message}]
-        raise ResubmitFailed(exc.message, rows) from None
-    finally:
-        kind.close()
-    return None
+    save(posting, status=S.PENDING, next_attempt_at=None)
+    return outbound.resubmit_attempt(
+        posting,
+        attempt=attempt,
+        enqueue=enqueue,
+        busy="Another worker is sending this step; try again in a moment.",
+    )
 
 
 def resume_stale_steps() -> int:
     """Hand steps whose worker died (or whose task was lost) back to the queue."""
-    stale = timezone.now() - dt.timedelta(seconds=p.settings.Q_TIMEOUT)
-    due = OutboundPosting.objects.filter(connector__kind=KIND).filter(
-        Q(status=S.POSTING, claimed_at__lt=stale)
-        | Q(status__in=p.CLAIMABLE, next_attempt_at__lt=stale)
-        | Q(status=S.PENDING, attempts=0, created_at__lt=stale)
-    )
-    count = 0
-    for posting_id in due.values_list("pk", flat=True)[:1000]:
-        enqueue(posting_id)
-        count += 1
-    return count
+    return outbound.resume_stale((KIND,), enqueue)
