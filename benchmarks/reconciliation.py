@@ -226,7 +226,7 @@ def main() -> None:
         f"{statistics.median(walls) / statistics.median(joins):.1f}×, run / copy "
         f"{statistics.median(walls) / statistics.median(copies):.1f}×"
     )
-    print("(other engineers share this machine's two cores: compare the ratios, not only the seconds)")
+    print("(on a busy machine compare the ratios, not only the seconds)")
 
 
 if __name__ == "__main__":
