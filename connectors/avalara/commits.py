@@ -38,6 +38,7 @@ from connectors.errors import BusinessError, ConfigurationError, ConnectorError,
 from connectors.models import Connector, OutboundPosting
 from connectors.outbound import claim, save
 from revops.actors import Actor
+from revops.correlation import correlation_scope
 from revops.models import CreditNote, Invoice
 
 SEND_TASK = "connectors.avalara.commits.commit_send"
@@ -237,7 +238,12 @@ def commit_send(posting_id: int) -> str:
     posting, previous = claim(posting_id)
     if posting is None:
         return f"not claimed ({previous or 'gone'})"
-    kind = get_kind(posting.connector.kind)(posting.connector)
+    # What this attempt logs, and its requests to the tax engine, carry the flow's correlation id.
+    with correlation_scope(posting.correlation_id):
+        return _send(posting, get_kind(posting.connector.kind)(posting.connector))
+
+
+def _send(posting: OutboundPosting, kind) -> str:
     try:
         status = attempt(posting, kind)
         outbound.resolve_item(

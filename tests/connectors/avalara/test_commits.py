@@ -77,6 +77,16 @@ def _drain(limit: int = 30) -> None:
     raise AssertionError("steps still pending after draining")
 
 
+def test_it_sends_the_flow_correlation_id_to_the_tax_engine(avalara, avatax):
+    invoice = _invoice(avalara)
+    avatax.requests.clear()
+    _drain()
+    creates = [r for r in avatax.requests if r["path"].startswith("/api/v2/transactions/create")]
+    assert creates and {r["headers"].get("X-Correlation-ID") for r in creates} == {
+        str(invoice.correlation_id)
+    }
+
+
 def test_it_commits_an_issued_invoice_as_a_sales_invoice(avalara, avatax):
     invoice = _invoice(avalara)
     step = OutboundPosting.objects.get()
