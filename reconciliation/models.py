@@ -310,6 +310,13 @@ class RunLine(models.Model):
     def __str__(self) -> str:
         return f"{self.left_reference or '—'} ⇄ {self.right_reference or '—'}: {self.outcome}"
 
+    # What a line shows of each side's record, in order: `left_<name>` and `right_<name>`.
+    SIDE_COLUMNS = ("key", "reference", "customer", "date", "amount", "tax", "status")
+
+    @classmethod
+    def side_fields(cls) -> list[str]:
+        return [f"{side}_{name}" for side in ("left", "right") for name in cls.SIDE_COLUMNS]
+
     @property
     def difference(self):
         if self.left_amount is None or self.right_amount is None:

@@ -54,29 +54,7 @@ class RunSerializer(serializers.ModelSerializer):
 class RunLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = RunLine
-        fields = [
-            "id",
-            "run",
-            "outcome",
-            "group_no",
-            "rule",
-            "decided",
-            "currency",
-            "left_key",
-            "left_reference",
-            "left_customer",
-            "left_date",
-            "left_amount",
-            "left_tax",
-            "left_status",
-            "right_key",
-            "right_reference",
-            "right_customer",
-            "right_date",
-            "right_amount",
-            "right_tax",
-            "right_status",
-        ]
+        fields = ["id", "run", "outcome", "group_no", "rule", "decided", "currency", *RunLine.side_fields()]
 
 
 class RunFilter(df.FilterSet):

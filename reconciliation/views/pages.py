@@ -90,28 +90,7 @@ class _Echo:
         return value
 
 
-CSV_HEADER = [
-    "outcome",
-    "group",
-    "rule",
-    "decided",
-    "currency",
-    "left_key",
-    "left_reference",
-    "left_customer",
-    "left_date",
-    "left_amount",
-    "left_tax",
-    "left_status",
-    "right_key",
-    "right_reference",
-    "right_customer",
-    "right_date",
-    "right_amount",
-    "right_tax",
-    "right_status",
-    "difference",
-]
+CSV_HEADER = ["outcome", "group", "rule", "decided", "currency", *RunLine.side_fields(), "difference"]
 
 
 def _csv_rows(run: Run, outcomes: list[str]):
@@ -126,16 +105,9 @@ def _csv_rows(run: Run, outcomes: list[str]):
 def _csv_line(line: RunLine, rules: dict[int, str]) -> list:
     rule = rules.get(line.rule_id, "deleted rule") if line.rule_id else ("analyst" if line.decided else "")
     row = [line.outcome, line.group_no or "", rule, line.decided, line.currency]
-    for side in ("left", "right"):
-        row += [
-            getattr(line, f"{side}_key"),
-            getattr(line, f"{side}_reference"),
-            getattr(line, f"{side}_customer"),
-            getattr(line, f"{side}_date") or "",
-            "" if getattr(line, f"{side}_amount") is None else getattr(line, f"{side}_amount"),
-            "" if getattr(line, f"{side}_tax") is None else getattr(line, f"{side}_tax"),
-            getattr(line, f"{side}_status"),
-        ]
+    for field in RunLine.side_fields():
+        value = getattr(line, field)
+        row.append("" if value is None else value)
     row.append("" if line.difference is None else line.difference)
     return row
 
