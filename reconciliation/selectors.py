@@ -14,6 +14,7 @@ from exceptions_queue.models import OPEN_STATUSES, ExceptionItem
 from reconciliation.breaks import CODE, key_prefix
 from reconciliation.models import Outcome, Reconciliation, Run, RunLine, RunTotal, Side
 from reconciliation.sources import SIDE_LABELS
+from reconciliation.statements.models import BankStatement
 
 _RECONCILIATION_IN_KEY = re.compile(rf"^{CODE}\|reconciliation:(\d+):")
 OUTCOMES = [Outcome.UNMATCHED, Outcome.SUGGESTED, Outcome.MATCHED]
@@ -155,12 +156,6 @@ def statement_cash_application(statement) -> tuple[Run | None, list[CashRow]]:
     return run, list(rows.values())
 
 
-def recent_statements(limit: int = 12) -> list:
+def recent_statements(limit: int = 12) -> list[BankStatement]:
     """The latest reconcilable bank statements, for links to their cash application."""
-    from reconciliation.subjects import bank_entry_model
-
-    model = bank_entry_model()
-    if model is None:
-        return []
-    statements = model._meta.get_field("statement").related_model.objects
-    return list(statements.filter(reconcilable=True).order_by("-period_end", "-id")[:limit])
+    return list(BankStatement.objects.filter(reconcilable=True).order_by("-period_end", "-id")[:limit])

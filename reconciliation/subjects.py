@@ -3,27 +3,18 @@ the record it concerns (the exception item's subject)."""
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.db import models
 
 from reconciliation.models import Kind, Side
+from reconciliation.statements.models import BankEntry
 from revops.models import Contract, ContractLine, Invoice, Payment
-
-BANK_ENTRY_LABEL = ("statements", "BankEntry")
-
-
-def bank_entry_model() -> type[models.Model] | None:
-    try:
-        return apps.get_model(*BANK_ENTRY_LABEL)
-    except LookupError:
-        return None
 
 
 def side_model(kind: str, side: str) -> type[models.Model] | None:
     left, right = {
         Kind.INVOICES_ERP: (Invoice, None),
         Kind.PAYMENTS_INVOICES: (Payment, Invoice),
-        Kind.CASH_APPLICATION: (bank_entry_model(), Invoice),
+        Kind.CASH_APPLICATION: (BankEntry, Invoice),
         Kind.USAGE_BILLED: (ContractLine, ContractLine),
         Kind.DEALS_CONTRACTS: (None, Contract),
     }[kind]

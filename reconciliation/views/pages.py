@@ -11,7 +11,7 @@ from reconciliation import selectors
 from reconciliation.forms import DecideForm
 from reconciliation.models import Kind, Outcome, Reconciliation, Run, RunLine
 from reconciliation.sources import SIDE_LABELS
-from reconciliation.subjects import bank_entry_model
+from reconciliation.statements.models import BankStatement
 from reconciliation.views.access import ADD, CONFIGURE, DECIDE, RUN, VIEW
 from revops.web.decorators import reads
 from revops.web.pagination import paginate
@@ -129,10 +129,7 @@ def run_export(request, pk: int):
 @reads(VIEW)
 def statement_cash(request, pk: int):
     """A bank statement's credits and the invoices each was applied to."""
-    model = bank_entry_model()
-    if model is None:
-        raise Http404("Bank statements are not installed.")
-    statement = get_object_or_404(model._meta.get_field("statement").related_model, pk=pk)
+    statement = get_object_or_404(BankStatement, pk=pk)
     run, rows = selectors.statement_cash_application(statement)
     context = {
         "statement": statement,
