@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from reconciliation import resubmit
 from reconciliation import sources as src
 from reconciliation.breaks import open_break_records, sync_breaks
 from reconciliation.engine import Engine, RuleSpec
@@ -119,9 +120,12 @@ def execute_run(run_id: int) -> Run | None:
             _execute(run)
     except Exception as exc:
         logger.exception("reconciliation run %s failed", run.pk)
-        Run.objects.filter(pk=run.pk).update(
-            status=Run.Status.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        with transaction.atomic():
+            Run.objects.filter(pk=run.pk).update(
+                status=Run.Status.FAILED, finished_at=timezone.now(), error=error
+            )
+            _give_back_resubmissions(run, error)
         run.refresh_from_db()
         return run
     run.refresh_from_db()
@@ -191,6 +195,7 @@ def _execute(run: Run) -> None:
     counts = sync_breaks(
         run=run, near_misses=near, matched=matched, open_breaks=open_breaks, actor=system_actor(run)
     )
+    resubmit.settle_resubmissions(run, system_actor(run))
     clock.tick("breaks in the exception queue")
     Run.objects.filter(pk=run.pk).update(
         phases=clock.phases,
@@ -232,9 +237,24 @@ def fail_lost_runs(now: dt.datetime | None = None) -> int:
     failed, so that the reconciliation can run again."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.Q_CLUSTER["retry"])
-    return Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=cutoff).update(
-        status=Run.Status.FAILED, finished_at=now, error=LOST_RUN
+    lost = Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=cutoff).select_related(
+        "reconciliation"
     )
+    failed = 0
+    for run in lost:
+        with transaction.atomic():
+            if Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+                status=Run.Status.FAILED, finished_at=now, error=LOST_RUN
+            ):
+                failed += 1
+                _give_back_resubmissions(run, LOST_RUN)
+    return failed
+
+
+def _give_back_resubmissions(run: Run, error: str) -> None:
+    """Breaks resubmitted to this run wait on it: a failed run puts them back."""
+    message = f"Run {run.pk} of {run.reconciliation.name}, which was to check this again, failed: {error}"
+    resubmit.reopen_resubmissions(run.reconciliation, message, system_actor(run))
 
 
 def latest_runs_stale(*, older_than: dt.timedelta = dt.timedelta(minutes=30)) -> list[int]:

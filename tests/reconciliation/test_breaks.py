@@ -78,23 +78,6 @@ def test_it_routes_breaks_like_any_exception(erp_recon, customer):
     assert "routed to Cash team" in item.history.get().history_change_reason
 
 
-def test_resubmitting_a_fixed_break_runs_the_reconciliation_and_resolves_it(erp_recon, customer, analyst):
-    invoice(customer, "INV-25")
-    run(erp_recon)
-    erp("ns-25", "INV-25")
-    item = exception_resubmit(item=breaks().get(), actor=Actor.for_user(analyst), reason="Posted to NetSuite")
-    assert item.status == "resolved"
-    assert erp_recon.runs.filter(trigger="resubmit", status="succeeded").count() == 1
-
-
-def test_resubmitting_a_break_still_unmatched_reopens_it(erp_recon, customer, analyst):
-    invoice(customer, "INV-26")
-    run(erp_recon)
-    item = exception_resubmit(item=breaks().get(), actor=Actor.for_user(analyst), reason="Try again")
-    assert item.status == "new" and item.occurrences == 2
-    assert "Failed again after resubmission" in item.history.first().history_change_reason
-
-
 def test_resubmitting_with_a_correction_is_refused_with_what_to_do(erp_recon, customer, analyst):
     invoice(customer, "INV-27")
     run(erp_recon)
