@@ -1,0 +1,35 @@
+"""The dashboard's reconciliation tiles (registered from `AppConfig.ready`, so
+the dashboard in `revops` imports nothing of this app)."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, Subquery
+
+from exceptions_queue.models import OPEN_STATUSES, ExceptionItem
+from reconciliation.breaks import CODE
+from reconciliation.models import Reconciliation, Run
+from revops.selectors.dashboard import Tile, capped_count
+
+
+def dashboard_tiles(user) -> list[Tile]:
+    tiles = []
+    if user.has_perm("exceptions_queue.view_exceptionitem"):
+        breaks = ExceptionItem.objects.filter(code=CODE, status__in=OPEN_STATUSES)
+        tiles.append(
+            Tile("Open reconciliation breaks", *capped_count(breaks), "exceptions_queue:list", f"code={CODE}")
+        )
+    if user.has_perm("reconciliation.view_reconciliation"):
+        last_finished = Run.objects.filter(
+            reconciliation=OuterRef("pk"), status__in=(Run.Status.SUCCEEDED, Run.Status.FAILED)
+        ).order_by("-created_at", "-pk")
+        failing = Reconciliation.objects.filter(enabled=True).annotate(
+            last_status=Subquery(last_finished.values("status")[:1])
+        )
+        tiles.append(
+            Tile(
+                "Reconciliations whose last run failed",
+                *capped_count(failing.filter(last_status=Run.Status.FAILED)),
+                "reconciliation:list",
+            )
+        )
+    return tiles
