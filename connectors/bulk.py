@@ -26,6 +26,7 @@ reordering cannot change what any record of the page does:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from collections import Counter
 from typing import Any
@@ -37,13 +38,21 @@ from django.utils import timezone
 
 from connectors import records as r
 from connectors.base import ConnectorKind, RawRecord
-from connectors.engine import content_hash
+from connectors.engine import payload_json
 from connectors.models import InboundRecord, SourceObject
 from connectors.records import MappingError
 from revops.models import Contract, Customer, ExternalRef, Invoice, Product
 from revops.services import billing
 from revops.services import bulk as services
-from revops.services.bulk_rows import LOOKED_UP, AnyOf, collection_paused, lookup, rows_insert, timed
+from revops.services.bulk_rows import (
+    LOOKED_UP,
+    AnyOf,
+    JsonText,
+    collection_paused,
+    lookup,
+    rows_insert,
+    timed,
+)
 
 logger = logging.getLogger(__name__)
 LOOKED_UP.update({InboundRecord, SourceObject})  # looked up by every page: statistics kept fresh
@@ -57,6 +66,7 @@ _UNKNOWN = object()  # a record whose mapping crashed: what it refers to is unkn
 class _Page:
     raws: list[RawRecord]
     digests: list[str]
+    texts: list[str]  # each payload's JSON, as hashed: stored as it is
     mapped: dict[int, Any] = dataclasses.field(default_factory=dict)
     customers: dict[int, r.CustomerRecord] = dataclasses.field(default_factory=dict)
     invoices: dict[int, r.InvoiceRecord] = dataclasses.field(default_factory=dict)
@@ -84,7 +94,8 @@ def _process(raws: list[RawRecord], *, run, kind: ConnectorKind, ctx) -> tuple[C
     counts: Counter = Counter()
     connector = kind.connector
     with timed("hash"):
-        page = _Page(raws, [content_hash(raw.payload) for raw in raws])
+        texts = [payload_json(raw.payload) for raw in raws]
+        page = _Page(raws, [hashlib.sha256(text.encode()).hexdigest() for text in texts], texts)
     fresh = _sort_by_store(page, connector)
     with timed("map"):
         _map(page, kind, fresh)
@@ -453,7 +464,7 @@ def _store_rows(page: _Page, created: dict[int, Any], *, run, connector) -> tupl
                 "external_id": raw.external_id,
                 "version": raw.version[:64],
                 "content_hash": digest,
-                "payload": raw.payload,
+                "payload": JsonText(page.texts[pos]),  # jsonb: the keys' order is the server's
                 "received_at": now,
                 "run_id": run_id,
                 "last_run_id": run_id,

@@ -67,8 +67,13 @@ class RunInProgress(Exception):
 
 
 def content_hash(payload: dict) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(payload_json(payload).encode()).hexdigest()
+
+
+def payload_json(payload: dict) -> str:
+    """The payload as the JSON its content hash is taken of (keys sorted, no
+    spaces); the bulk path stores this same text in the raw store."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
 
 
 def system_actor(connector: Connector, run: SyncRun | None, kind: ConnectorKind, suffix: str = "") -> Actor:

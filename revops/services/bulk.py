@@ -471,7 +471,16 @@ def _write_invoices(
     for invoice, draft, row in zip(invoices, drafts, rows, strict=True):
         invoice.pk = draft["id"] = row["id"]
         invoice._state.adding = False
-    history_insert(Invoice, drafts, history_type="+", actor=actor, reason=reason, when=now)
+    # The drafts differ from the rows written only in what the issue changed.
+    history_insert(
+        Invoice,
+        drafts,
+        history_type="+",
+        actor=actor,
+        reason=reason,
+        when=now,
+        differs=("status", "updated_at"),
+    )
     with timed("canonical"):
         for invoice, its_lines in items:
             for line in its_lines:
