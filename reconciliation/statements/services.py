@@ -5,7 +5,11 @@ movements does not give its closing balance.
 
 Importing the same file again, or a statement already imported from another
 file, changes nothing: the file is known by its sha256 and a statement by
-(account, bank statement id, period end), whatever the format.
+(account, bank statement id, period end), whatever the format. The one
+exception is a statement stored unbalanced: a bank that finds its mistake
+sends the statement again, corrected, under the same id and date, and that
+version replaces the stored one (its entries too), with history saying so, and
+resolves the STATEMENT_UNBALANCED item when it balances.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from django.db import IntegrityError, transaction
 from simple_history.utils import bulk_create_with_history
 
 from exceptions_queue.codes import ExceptionCode, make_dedupe_key
-from exceptions_queue.services import exception_open
+from exceptions_queue.services import exception_open, exception_resolve_if_open
 from reconciliation.statements.models import AMOUNT_PLACES, BankEntry, BankStatement, StatementFile
 from reconciliation.statements.parsers import parse_statements
 from reconciliation.statements.parsers.types import (
@@ -56,6 +60,13 @@ class StatementOutcome:
     statement: BankStatement
     created: bool
     exception_item_id: int | None = None
+    # A corrected version that replaced a statement stored unbalanced.
+    replaced: bool = False
+
+    @property
+    def stored(self) -> bool:
+        """Whether this import wrote the statement (new, or a correction)."""
+        return self.created or self.replaced
 
     def summary(self) -> dict[str, Any]:
         s = self.statement
@@ -85,6 +96,7 @@ class StatementOutcome:
             "balance_note": s.balance_note,
             "reconcilable": s.reconcilable,
             "new": self.created,
+            "replaced": self.replaced,
             "exception_item": self.exception_item_id,
         }
 
@@ -98,6 +110,10 @@ class ImportResult:
     @property
     def new_statements(self) -> list[StatementOutcome]:
         return [outcome for outcome in self.statements if outcome.created]
+
+    @property
+    def replaced_statements(self) -> list[StatementOutcome]:
+        return [outcome for outcome in self.statements if outcome.replaced]
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -227,12 +243,12 @@ def _store(parsed: list[Statement], *, name, digest, size, actor, entity) -> Imp
     for statement in parsed:
         key = (statement.account, statement.statement_id, statement.period_end)
         existing = seen.get(key) or _existing_statement(*key)
-        if existing is not None:
-            result.statements.append(
-                StatementOutcome(existing, created=False, exception_item_id=_open_item_id(existing))
-            )
-            continue
-        outcome = _create_statement(statement, file=file, actor=actor, entity=entity)
+        if existing is None:
+            outcome = _create_statement(statement, file=file, actor=actor, entity=entity)
+        elif key not in seen and _corrects(existing, statement):
+            outcome = _replace_statement(existing, statement, file=file, actor=actor, entity=entity)
+        else:
+            outcome = StatementOutcome(existing, created=False, exception_item_id=_open_item_id(existing))
         seen[key] = outcome.statement
         result.statements.append(outcome)
     file.summary = result.summary()
@@ -249,40 +265,47 @@ def _existing_statement(account: str, statement_id: str, period_end) -> BankStat
 
 def _create_statement(parsed: Statement, *, file, actor, entity) -> StatementOutcome:
     check = check_balance(parsed)
-    statement = BankStatement(
-        file=file,
-        format=parsed.format,
-        account=parsed.account,
-        currency=parsed.currency,
-        bank_statement_id=parsed.statement_id[:140],
-        sequence=parsed.sequence[:40],
-        period_start=parsed.period_start or parsed.period_end,
-        period_end=parsed.period_end,
-        entry_count=len(parsed.entries),
-        credit_total=parsed.credit_total,
-        debit_total=parsed.debit_total,
-        balanced=check.balanced,
-        balance_note=check.note[:300],
-        reconcilable=check.balanced is not False,
-        legal_entity=entity,
-    )
-    for prefix, balance in (
-        ("opening", parsed.opening_booked),
-        ("closing", parsed.closing_booked),
-    ):
-        if balance is not None:
-            setattr(statement, f"{prefix}_balance", balance.amount)
-            setattr(statement, f"{prefix}_date", balance.date)
+    statement = _fill(BankStatement(legal_entity=entity), parsed, file=file, check=check)
+    reason = f"Imported from {file.original_name}"
+    stamp(statement, actor, reason)
+    statement.save()
+    _add_entries(statement, parsed, actor=actor, reason=reason)
+    item_id = None
+    if check.balanced is False:
+        item_id = _open_unbalanced(statement, check, actor)
+    return StatementOutcome(statement, created=True, exception_item_id=item_id)
+
+
+def _fill(
+    statement: BankStatement, parsed: Statement, *, file: StatementFile, check: BalanceCheck
+) -> BankStatement:
+    statement.file = file
+    statement.format = parsed.format
+    statement.account = parsed.account
+    statement.currency = parsed.currency
+    statement.bank_statement_id = parsed.statement_id[:140]
+    statement.sequence = parsed.sequence[:40]
+    statement.period_start = parsed.period_start or parsed.period_end
+    statement.period_end = parsed.period_end
+    statement.entry_count = len(parsed.entries)
+    statement.credit_total = parsed.credit_total
+    statement.debit_total = parsed.debit_total
+    statement.balanced = check.balanced
+    statement.balance_note = check.note[:300]
+    statement.reconcilable = check.balanced is not False
+    for prefix, balance in (("opening", parsed.opening_booked), ("closing", parsed.closing_booked)):
+        setattr(statement, f"{prefix}_balance", None if balance is None else balance.amount)
+        setattr(statement, f"{prefix}_date", None if balance is None else balance.date)
     for prefix, balance in (
         ("closing_available", parsed.closing_available),
         ("forward_available", parsed.forward_available),
     ):
-        if balance is not None:
-            setattr(statement, prefix, balance.amount)
-            setattr(statement, f"{prefix}_date", balance.date)
-    stamp(statement, actor, f"Imported from {file.original_name}")
-    statement.save()
-    reason = f"Imported from {file.original_name}"
+        setattr(statement, prefix, None if balance is None else balance.amount)
+        setattr(statement, f"{prefix}_date", None if balance is None else balance.date)
+    return statement
+
+
+def _add_entries(statement: BankStatement, parsed: Statement, *, actor: Actor, reason: str) -> None:
     bulk_create_with_history(
         [_entry(statement, entry, number) for number, entry in enumerate(parsed.entries, 1)],
         BankEntry,
@@ -290,10 +313,53 @@ def _create_statement(parsed: Statement, *, file, actor, entity) -> StatementOut
         default_change_reason=reason,
         custom_historical_attrs={"history_source": actor.system, "history_actor": actor.label},
     )
+
+
+def _corrects(stored: BankStatement, parsed: Statement) -> bool:
+    """Whether `parsed` is a corrected version of a statement stored unbalanced:
+    the same statement sent again as it was changes nothing."""
+    if stored.balanced is not False:
+        return False
+    check = check_balance(parsed)
+    again = _fill(BankStatement(), parsed, file=stored.file, check=check)
+    compared = (
+        "opening_balance",
+        "closing_balance",
+        "closing_available",
+        "forward_available",
+        "credit_total",
+        "debit_total",
+        "entry_count",
+    )
+    return any(getattr(again, name) != getattr(stored, name) for name in compared)
+
+
+def _replace_statement(stored: BankStatement, parsed: Statement, *, file, actor, entity) -> StatementOutcome:
+    """Put the corrected version in the place of a statement stored unbalanced:
+    same row (links to it stay valid), new balances and entries, with history."""
+    previous = stored.file.original_name
+    reason = f"Replaced by the corrected statement in {file.original_name} (was {previous})"
+    for entry in stored.entries.all():
+        stamp(entry, actor, reason)
+        entry.delete()
+    check = check_balance(parsed)
+    _fill(stored, parsed, file=file, check=check)
+    stored.legal_entity = entity or stored.legal_entity
+    stamp(stored, actor, reason)
+    stored.save()
+    _add_entries(
+        stored, parsed, actor=actor, reason=f"Imported from {file.original_name}, correcting {previous}"
+    )
     item_id = None
     if check.balanced is False:
-        item_id = _open_unbalanced(statement, check, actor)
-    return StatementOutcome(statement, created=True, exception_item_id=item_id)
+        item_id = _open_unbalanced(stored, check, actor)  # counted again, with the new figures
+    else:
+        exception_resolve_if_open(
+            dedupe_key=unbalanced_dedupe_key(stored),
+            actor=actor,
+            note=f"The bank sent a corrected statement ({file.original_name}) that balances.",
+        )
+    return StatementOutcome(stored, created=False, replaced=True, exception_item_id=item_id)
 
 
 def _entry(statement: BankStatement, entry, number: int) -> BankEntry:

@@ -87,10 +87,14 @@ def _report(request, result: ImportResult) -> None:
         )
         return
     total, new = len(result.statements), len(result.new_statements)
-    unbalanced = sum(1 for outcome in result.new_statements if outcome.statement.balanced is False)
+    replaced = len(result.replaced_statements)
+    stored = [outcome for outcome in result.statements if outcome.stored]
+    unbalanced = sum(1 for outcome in stored if outcome.statement.balanced is False)
     text = f"Imported {name}: {total} statement{'s' if total != 1 else ''}"
-    if new != total:
-        text += f", {total - new} of them already imported from another file"
+    if replaced:
+        text += f", {replaced} of them correcting a statement stored unbalanced, which {'it' if replaced == 1 else 'they'} replaced"
+    if new + replaced != total:
+        text += f", {total - new - replaced} of them already imported from another file"
     text += "."
     if unbalanced:
         messages.warning(
