@@ -77,16 +77,34 @@ def first_match(item: ExceptionItem, rules: Iterable[RoutingRule] | None = None)
     return None
 
 
+def routing_for(item, *, opened_at: dt.datetime, rules: Iterable[RoutingRule] | None = None) -> tuple:
+    """(rule, values): the first matching rule (or None) and the routing fields
+    it gives a new item — routing_rule_id, team_id, priority, due_at. The one
+    decision both the single-item and the set-based open use."""
+    rule = first_match(item, rules)
+    if rule is None:
+        return None, {
+            "routing_rule_id": None,
+            "team_id": None,
+            "priority": PRIORITY_FOR_SEVERITY[item.severity],
+            "due_at": None,
+        }
+    return rule, {
+        "routing_rule_id": rule.pk,
+        "team_id": rule.team_id,
+        "priority": rule.priority or PRIORITY_FOR_SEVERITY[item.severity],
+        "due_at": opened_at + dt.timedelta(hours=rule.sla_hours) if rule.sla_hours else None,
+    }
+
+
 def apply_routing(item: ExceptionItem, *, opened_at: dt.datetime) -> RoutingRule | None:
     """Set team, priority and due time on an item being opened (not saved here)."""
-    rule = first_match(item)
+    rule, values = routing_for(item, opened_at=opened_at)
     item.routing_rule = rule
-    if rule is None:
-        item.priority = PRIORITY_FOR_SEVERITY[item.severity]
-        return None
-    item.team = rule.team
-    item.priority = rule.priority or PRIORITY_FOR_SEVERITY[item.severity]
-    item.due_at = opened_at + dt.timedelta(hours=rule.sla_hours) if rule.sla_hours else None
+    item.priority = values["priority"]
+    if rule is not None:
+        item.team = rule.team
+        item.due_at = values["due_at"]
     return rule
 
 

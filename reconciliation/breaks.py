@@ -4,36 +4,32 @@ reconciliation, the side and the record; a later run that matches the record
 resolves its item.
 
 A run can leave tens of thousands of records unmatched, so items are opened,
-counted again and resolved in bulk: the same fields `exception_open` and
-`exception_resolve_if_open` set (routing included), written with their history
-rows in a few statements per thousand items (django-simple-history's bulk
-helpers, or one UPDATE of the same values followed by the history rows of the
-instances written), in the run's transaction. A clash with an item opened
-meanwhile by someone else falls back to the queue's own service for that item.
+counted again and resolved set-based by the queue's `set_writes` (the fields
+and routing `exception_open` and `exception_resolve_if_open` set, and a history
+row for each item, in a few statements for the whole run), in the run's
+transaction. A clash with an item opened meanwhile by someone else falls back
+to the queue's own service item by item.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
-from exceptions_queue.codes import ExceptionCode, code_info, make_dedupe_key
-from exceptions_queue.models import OPEN_STATUSES, PRIORITY_FOR_SEVERITY, ExceptionItem, Status
-from exceptions_queue.notifications import NOTIFY_AT_PRIORITY, notify_new_item
-from exceptions_queue.routing import first_match, rules_in_order
-from exceptions_queue.services import exception_open
+from exceptions_queue import set_writes
+from exceptions_queue.codes import ExceptionCode, make_dedupe_key
+from exceptions_queue.models import OPEN_STATUSES, ExceptionItem, Status
+from exceptions_queue.services import exception_open, normalise_error_details
 from reconciliation.models import Outcome, Reconciliation, Run, RunLine, Side
 from reconciliation.subjects import side_model
 from revops.actors import Actor
-from revops.models import Customer
+from revops.models import Customer, LegalEntity
 
 STEP_KEY = "reconciliation.break"
 PLACES = Decimal("0.0001")
@@ -85,6 +81,32 @@ def _open_items(keys: Iterable[str]) -> dict[str, ExceptionItem]:
         ):
             found[item.dedupe_key] = item
     return found
+
+
+@dataclass(frozen=True)
+class _OpenBreak:
+    pk: int
+    status: str
+    title: str
+    message: str
+    error_details: list
+    amount: Decimal | None
+
+
+def _open_breaks_locked(reconciliation_id: int) -> dict[str, _OpenBreak]:
+    """dedupe key → this reconciliation's open breaks, locked for the run's
+    transaction: what a run compares its unmatched records with (one query, not
+    one per thousand keys)."""
+    items = (
+        ExceptionItem.objects.select_for_update()
+        .filter(dedupe_key__startswith=key_prefix(reconciliation_id), status__in=OPEN_STATUSES)
+        .order_by()
+        .values_list("pk", "dedupe_key", "status", "title", "message", "error_details", "amount")
+    )
+    return {
+        key: _OpenBreak(pk, status, title, message, details, amount)
+        for pk, key, status, title, message, details, amount in items.iterator(chunk_size=BATCH)
+    }
 
 
 def unmatched_rows(run: Run) -> list[dict]:
@@ -148,110 +170,82 @@ def sync_breaks(
 
     unmatched = [row for row in unmatched_rows(run) if row["side"] in BREAK_SIDES[recon.kind]]
     keyed = {break_key(recon.pk, row["side"], row["source_key"]): row for row in unmatched}
-    existing = _open_items(keyed)
+    existing = _open_breaks_locked(recon.pk)
     customers = dict(
         Customer.objects.filter(
             number__in={row["customer_key"] for row in unmatched if row["customer_key"]}
         ).values_list("number", "id")
     )
-    new_items, again, changed = [], [], []
-    rules = rules_in_order()
+    new_items, again, changed = [], [], {}
     for key, row in keyed.items():
         near = near_misses.get((row["side"], row["source_key"]))
         title, message, details = describe(recon, row, near)
         item = existing.get(key)
         if item is None:
-            item = _new_item(recon, row, key, title, message, details, customers, now, actor)
-            _route(item, rules, now)
-            new_items.append(item)
+            new_items.append(_new_values(recon, row, key, title, message, details, customers))
         elif _same(item, row, title, message, details):
-            again.append(item)
+            again.append(item.pk)
         else:
-            changed.append(_seen_changed(item, recon, row, title, message, details, now, actor))
+            changed[item.pk] = (row, title, message, details)
     counts.opened = _create(new_items, actor, now)
-    counts.seen_again = _count_again(again, actor, now) + len(changed)
+    counts.seen_again = set_writes.count_again_many(ids=again, actor=actor, now=now) + len(changed)
     if changed:
-        bulk_update_with_history(
-            changed,
-            ExceptionItem,
-            fields=[
-                "occurrences",
-                "last_seen_at",
-                "title",
-                "message",
-                "error_details",
-                "payload",
-                "status",
-                "amount",
-                "currency",
-                "updated_at",
-            ],
-            batch_size=UPDATE_BATCH,
-            default_date=now,
-            custom_historical_attrs=_attrs(actor),
-        )
-    resolved = [dedupe_key for record, dedupe_key in open_breaks.items() if record in matched]
-    counts.resolved = close_items(
-        resolved, note=f"Matched by run {run.pk} of {recon.name}", actor=actor, now=now
+        _update_changed(changed, recon, actor, now)
+    resolved = [
+        existing[key].pk for record, key in open_breaks.items() if record in matched and key in existing
+    ]
+    counts.resolved = set_writes.resolve_many(
+        ids=resolved, note=f"Matched by run {run.pk} of {recon.name}", actor=actor, now=now
     )
     return counts
+
+
+def _update_changed(changed: dict[int, tuple], recon: Reconciliation, actor: Actor, now) -> None:
+    """Breaks seen again with other amounts or differences (few): rewritten with history."""
+    items = list(ExceptionItem.objects.filter(pk__in=list(changed)))
+    for item in items:
+        row, title, message, details = changed[item.pk]
+        _seen_changed(item, recon, row, title, message, details, now, actor)
+    bulk_update_with_history(
+        items,
+        ExceptionItem,
+        fields=[
+            "occurrences",
+            "last_seen_at",
+            "title",
+            "message",
+            "error_details",
+            "payload",
+            "status",
+            "amount",
+            "currency",
+            "updated_at",
+        ],
+        batch_size=UPDATE_BATCH,
+        default_date=now,
+        custom_historical_attrs=_attrs(actor),
+    )
 
 
 def _attrs(actor: Actor) -> dict[str, str]:
     return {"history_source": actor.system, "history_actor": actor.label}
 
 
-def _same(item: ExceptionItem, row: dict, title: str, message: str, details: list) -> bool:
+def _same(item: _OpenBreak, row: dict, title: str, message: str, details: list) -> bool:
     """Seen again exactly as before, and not waiting on a resubmission."""
     return (
         item.status != Status.RESUBMITTED
         and item.title == title[:200]
         and item.message == message
-        and item.error_details == details
+        and item.error_details == normalise_error_details(details)
         and item.amount == row["amount"]
     )
 
 
-def _count_again(items: list[ExceptionItem], actor: Actor, now) -> int:
-    """Records still unmatched as they were: count them once more, set-based."""
-    for item in items:
-        item.occurrences += 1
-    for start in range(0, len(items), BATCH):
-        chunk = items[start : start + BATCH]
-        ExceptionItem.objects.filter(pk__in=[item.pk for item in chunk]).update(
-            occurrences=F("occurrences") + 1, last_seen_at=now, updated_at=now
-        )
-        for item in chunk:
-            item.last_seen_at = item.updated_at = now
-            item._history_user = actor.user
-            item._change_reason = f"Seen again ({item.occurrences} times)"
-        ExceptionItem.history.bulk_history_create(
-            chunk, default_date=now, custom_historical_attrs=_attrs(actor)
-        )
-    return len(items)
-
-
 def close_items(dedupe_keys: Iterable[str], *, note: str, actor: Actor, now) -> int:
     """Resolve the open items with these dedupe keys, set-based, with their history."""
-    items = list(_open_items(dedupe_keys).values())
-    for start in range(0, len(items), BATCH):
-        chunk = items[start : start + BATCH]
-        ExceptionItem.objects.filter(pk__in=[item.pk for item in chunk]).update(
-            status=Status.RESOLVED, resolution_note=note, resolved_at=now, updated_at=now
-        )
-        for item in chunk:
-            item.status, item.resolution_note, item.resolved_at, item.updated_at = (
-                Status.RESOLVED,
-                note,
-                now,
-                now,
-            )
-            item._history_user = actor.user
-            item._change_reason = f"Resolved: {note}"
-        ExceptionItem.history.bulk_history_create(
-            chunk, default_date=now, custom_historical_attrs=_attrs(actor)
-        )
-    return len(items)
+    items = _open_items(dedupe_keys)
+    return set_writes.resolve_many(ids=[item.pk for item in items.values()], note=note, actor=actor, now=now)
 
 
 def break_payload(recon: Reconciliation, row: dict) -> dict:
@@ -319,57 +313,34 @@ def describe(recon: Reconciliation, row: dict, near: dict | None) -> tuple[str, 
     return title, message, details
 
 
-def _new_item(recon, row, key, title, message, details, customers, now, actor) -> ExceptionItem:
-    info = code_info(CODE)
+def _new_values(recon, row, key, title, message, details, customers) -> dict:
+    """A new break's fields, as `exception_open` would set them from its arguments."""
+    values = {
+        "dedupe_key": key,
+        "title": title,
+        "message": message,
+        "source_system": "revops",
+        "legal_entity_id": recon.legal_entity_id,
+        "external_id": row["source_key"],
+        "customer_id": customers.get(row["customer_key"]),
+        "amount": row["amount"],
+        "currency": row["currency"],
+        "payload": break_payload(recon, row),
+        "error_details": details,
+    }
     model = side_model(recon.kind, row["side"])
-    item = ExceptionItem(
-        code=info.code,
-        severity=info.severity,
-        status=Status.NEW,
-        dedupe_key=key,
-        step_key=STEP_KEY,
-        title=title[:200],
-        message=message,
-        source_system="revops",
-        legal_entity_id=recon.legal_entity_id,
-        external_id=row["source_key"][:255],
-        customer_id=customers.get(row["customer_key"]),
-        amount=row["amount"],
-        currency=row["currency"],
-        payload=break_payload(recon, row),
-        error_details=details,
-        first_seen_at=now,
-        last_seen_at=now,
-        created_at=now,
-        updated_at=now,
-    )
     if model is not None and row["source_id"] is not None:
-        item.content_type = ContentType.objects.get_for_model(model)
-        item.object_id = row["source_id"]
-        item.object_label = (row["label"] or row["reference"])[:200]
-    item._history_user = actor.user
-    item._change_reason = f"Opened: {title[:300]}"
-    return item
-
-
-def _route(item: ExceptionItem, rules, now) -> None:
-    """What `exceptions_queue.routing.apply_routing` sets, with the rules read
-    once for the whole run instead of once per item."""
-    rule = first_match(item, rules)
-    item.routing_rule = rule
-    if rule is None:
-        item.priority = PRIORITY_FOR_SEVERITY[item.severity]
-        return
-    item.team = rule.team
-    item.priority = rule.priority or PRIORITY_FOR_SEVERITY[item.severity]
-    item.due_at = now + dt.timedelta(hours=rule.sla_hours) if rule.sla_hours else None
-    item._change_reason += f" (routed to {item.team} by rule {rule.name})"
+        values["content_type_id"] = ContentType.objects.get_for_model(model).pk
+        values["object_id"] = row["source_id"]
+        values["object_label"] = row["label"] or row["reference"]
+    return values
 
 
 def _seen_changed(item, recon, row, title, message, details, now, actor) -> ExceptionItem:
     item.occurrences += 1
     item.last_seen_at = max(now, item.last_seen_at)
-    item.title, item.message, item.error_details = title[:200], message, details
+    item.title, item.message = title[:200], message
+    item.error_details = normalise_error_details(details)
     item.payload = break_payload(recon, row)
     item.amount, item.currency = row["amount"], row["currency"]
     if item.status == Status.RESUBMITTED:
@@ -383,36 +354,31 @@ def _seen_changed(item, recon, row, title, message, details, now, actor) -> Exce
     return item
 
 
-def _create(items: list[ExceptionItem], actor: Actor, now) -> int:
+def _create(items: list[dict], actor: Actor, now) -> int:
     if not items:
         return 0
-    attrs = _attrs(actor)
     try:
         with transaction.atomic():
-            created = bulk_create_with_history(
-                items, ExceptionItem, batch_size=BATCH, default_date=now, custom_historical_attrs=attrs
-            )
-    except IntegrityError:
-        # Someone opened one of these meanwhile: go through the service one by one.
-        for item in items:
-            exception_open(
-                code=item.code,
-                dedupe_key=item.dedupe_key,
-                title=item.title,
-                message=item.message,
-                step_key=item.step_key,
-                actor=actor,
-                source_system=item.source_system,
-                legal_entity=item.legal_entity,
-                external_id=item.external_id,
-                customer=item.customer,
-                amount=item.amount,
-                currency=item.currency,
-                payload=item.payload,
-                error_details=item.error_details,
-            )
-        return len(items)
-    urgent = [item.pk for item in created if item.priority <= NOTIFY_AT_PRIORITY and item.team_id]
-    for pk in urgent:
-        transaction.on_commit(lambda pk=pk: notify_new_item(pk))
-    return len(created)
+            return set_writes.open_many(code=CODE, step_key=STEP_KEY, items=items, actor=actor, now=now)
+    except IntegrityError as exc:
+        if not set_writes.clashes(exc):
+            raise
+    # Someone opened one of these meanwhile: go through the service one by one.
+    for values in items:
+        exception_open(
+            code=CODE,
+            dedupe_key=values["dedupe_key"],
+            title=values["title"],
+            message=values["message"],
+            step_key=STEP_KEY,
+            actor=actor,
+            source_system=values["source_system"],
+            legal_entity=LegalEntity.objects.filter(pk=values["legal_entity_id"]).first(),
+            external_id=values["external_id"],
+            customer=Customer.objects.filter(pk=values["customer_id"]).first(),
+            amount=values["amount"],
+            currency=values["currency"],
+            payload=values["payload"],
+            error_details=values["error_details"],
+        )
+    return len(items)

@@ -37,6 +37,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import DatabaseError, transaction
+
 from reconciliation import sql
 from reconciliation.sources import LEFT, RIGHT, SIDE_COLUMNS, SideSource
 
@@ -44,6 +46,7 @@ from reconciliation.sources import LEFT, RIGHT, SIDE_COLUMNS, SideSource
 # still compare equal when they are equal to the cent.
 EPSILON = Decimal("0.00005")
 WORK_MEM = "256MB"
+TEMP_BUFFERS = "1GB"
 
 # A side's values as a report line stores them (left_… or right_… columns).
 SIDE_VALUES = (
@@ -165,9 +168,22 @@ class Engine:
         if sql.is_postgres():
             # Sorts and hashes over a million rows a side stay in memory, for this transaction only.
             self.run(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            self._temp_buffers()
         for name, columns in _tables().items():
             for statement in sql.temp_table(name, columns):
                 self.run(statement)
+
+    def _temp_buffers(self) -> None:
+        """Room for the temporary tables in memory. PostgreSQL keeps a session's
+        temporary tables in its own buffers (8 MB by default), and a run's sides
+        are hundreds of MB: without more, every statement reads and writes them
+        through the disk. The size can only be set before the session's first
+        temporary table, so a connection that already used one keeps its size."""
+        try:
+            with transaction.atomic():
+                self.run(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+        except DatabaseError:
+            pass
 
     def _analyze(self, table: str) -> None:
         """Planner statistics for a temporary table just filled: without them a
@@ -496,11 +512,11 @@ class Engine:
             WHERE EXISTS (SELECT 1 FROM {self.open_records} o WHERE o.row_id = t.row_id)"""
         )
         self.cursor.execute(
-            """SELECT a.side, a.source_key, b.source_key, b.reference, b.amount, b.tax_amount, b.currency, b.status
+            f"""SELECT a.side, a.source_key, b.source_key, b.reference, b.amount, b.tax_amount, b.currency, b.status
             FROM recon_open ta
             JOIN recon_open tb ON tb.token = ta.token AND tb.side <> ta.side
-            JOIN recon_side a ON a.row_id = ta.row_id
-            JOIN recon_side b ON b.row_id = tb.row_id
+            JOIN {self.open_records} a ON a.row_id = ta.row_id
+            JOIN {self.open_records} b ON b.row_id = tb.row_id
             ORDER BY a.row_id, b.row_id"""
         )
         found: dict[tuple[str, str], dict] = {}
