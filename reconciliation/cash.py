@@ -18,6 +18,7 @@ with; the seeded generator and scorer (`reconciliation.scoring`) measure them.
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
@@ -79,14 +80,37 @@ def bank_entries(side: int, scope: Scope) -> SideSource:
 
 
 def _entry_tokens(cursor, side: int) -> list[tuple[int, int, str]]:
-    """(row id, side, token) for every invoice-like word of the bank entries loaded."""
+    """(row id, side, token) for every invoice-like word of the bank entries loaded,
+    those of each transaction of a batch entry included."""
     cursor.execute(
-        """SELECT s.row_id, e.structured_reference, e.end_to_end_id, e.remittance_info, e.bank_reference
+        """SELECT s.row_id, e.structured_reference, e.end_to_end_id, e.remittance_info, e.bank_reference, e.raw
         FROM recon_side s JOIN statements_bankentry e ON e.id = s.source_id WHERE s.side = %s""",
         [side],
     )
     return [
-        (row_id, side, token) for row_id, *texts in cursor.fetchall() for token in remittance_tokens(*texts)
+        (row_id, side, token)
+        for row_id, *texts, raw in cursor.fetchall()
+        for token in remittance_tokens(*texts, *batch_texts(raw))
+    ]
+
+
+def batch_texts(raw) -> list[str]:
+    """The references and remittance texts of the transactions a batch entry
+    holds (a camt entry with several <TxDtls>: one credit, several payers, each
+    naming their own invoice). Only the entry's own fields are columns."""
+    if isinstance(raw, str):  # SQLite hands JSON back as text
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return []
+    transactions = raw.get("transactions") if isinstance(raw, dict) else None
+    if not isinstance(transactions, list) or len(transactions) < 2:
+        return []
+    return [
+        str(tx.get(name) or "")
+        for tx in transactions
+        if isinstance(tx, dict)
+        for name in ("structured_reference", "end_to_end_id", "remittance_info")
     ]
 
 

@@ -175,3 +175,30 @@ class BankEntry(models.Model):
     @property
     def signed_amount(self):
         return self.amount if self.direction == CREDIT else -self.amount
+
+    @property
+    def batch_transactions(self) -> list[dict]:
+        """The transactions of a batch entry (one booking, several payers), as the
+        camt file listed them; empty for an ordinary entry."""
+        transactions = self.raw.get("transactions") if isinstance(self.raw, dict) else None
+        if not isinstance(transactions, list) or len(transactions) < 2:
+            return []
+        rows = []
+        for tx in transactions:
+            if not isinstance(tx, dict):
+                continue
+            end_to_end = tx.get("end_to_end_id") or ""
+            references = [
+                tx.get("structured_reference") or "",
+                "" if end_to_end == "NOTPROVIDED" else end_to_end,
+            ]
+            rows.append(
+                {
+                    "amount": tx.get("amount") or "",
+                    "currency": tx.get("currency") or "",
+                    "party": tx.get("debtor") or tx.get("creditor") or "",
+                    "references": " ".join(ref for ref in references if ref),
+                    "remittance_info": tx.get("remittance_info") or "",
+                }
+            )
+        return rows

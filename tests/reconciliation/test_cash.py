@@ -132,3 +132,73 @@ def test_an_unapplied_credit_is_a_break_about_its_bank_entry(client, analyst, ca
     assert result.breaks_opened == 1 and item.subject == st.entries.get()
     client.force_login(analyst)
     assert client.get(reverse("exceptions_queue:detail", args=[item.pk])).status_code == 200
+
+
+BATCH_CAMT = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+ <BkToCstmrStmt>
+  <GrpHdr><MsgId>BATCH-1</MsgId><CreDtTm>2026-04-10T06:00:00</CreDtTm></GrpHdr>
+  <Stmt>
+   <Id>STMT-BATCH-1</Id>
+   <CreDtTm>2026-04-10T06:00:00</CreDtTm>
+   <FrToDt><FrDtTm>2026-04-09T00:00:00</FrDtTm><ToDtTm>2026-04-09T23:59:59</ToDtTm></FrToDt>
+   <Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>USD</Ccy></Acct>
+   <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">1000.00</Amt>
+    <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-04-09</Dt></Dt></Bal>
+   <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">1500.00</Amt>
+    <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-04-09</Dt></Dt></Bal>
+   <Ntry>
+    <Amt Ccy="USD">500.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+    <BookgDt><Dt>2026-04-09</Dt></BookgDt><ValDt><Dt>2026-04-09</Dt></ValDt>
+    <AcctSvcrRef>BATCH-0001</AcctSvcrRef><AddtlNtryInf>Collective credit, 2 transactions</AddtlNtryInf>
+    <NtryDtls>
+     <TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>
+      <AmtDtls><TxAmt><Amt Ccy="USD">200.00</Amt></TxAmt></AmtDtls>
+      <RltdPties><Dbtr><Nm>Hooli Cloud LLC</Nm></Dbtr></RltdPties>
+      <RmtInf><Ustrd>Invoice INV-601</Ustrd></RmtInf></TxDtls>
+     <TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>
+      <AmtDtls><TxAmt><Amt Ccy="USD">300.00</Amt></TxAmt></AmtDtls>
+      <RltdPties><Dbtr><Nm>Hooli Cloud LLC</Nm></Dbtr></RltdPties>
+      <RmtInf><Ustrd>Invoice INV-602</Ustrd></RmtInf></TxDtls>
+    </NtryDtls>
+   </Ntry>
+  </Stmt>
+ </BkToCstmrStmt>
+</Document>
+"""
+
+
+def test_a_batch_credit_is_applied_to_the_invoices_its_transactions_name(cash_recon, payer):
+    from reconciliation.statements.services import statement_import
+    from revops.actors import Actor
+
+    first = invoice(payer, "INV-601", total="200.00", tax="0", issue_date=dt.date(2026, 3, 20))
+    second = invoice(payer, "INV-602", total="300.00", tax="0", issue_date=dt.date(2026, 3, 20))
+    imported = statement_import(
+        content=BATCH_CAMT.encode(), filename="batch.xml", actor=Actor.for_system("tests", "bank import")
+    )
+    [outcome] = imported.statements
+    entry = outcome.statement.entries.get()
+    # One credit for both: the entry itself names no invoice, each of its transactions does.
+    assert (entry.amount, entry.remittance_info) == (Decimal("500.00"), "Collective credit, 2 transactions")
+    done = run(cash_recon)
+    assert (done.matched_groups, done.left_unmatched) == (1, 0)
+    assert not ExceptionItem.objects.filter(code="RECONCILIATION_BREAK").exists()
+    assert {first.pk, second.pk} == set(
+        done.lines.filter(outcome="matched").exclude(right_id=None).values_list("right_id", flat=True)
+    )
+
+
+def test_the_statement_page_lists_the_transactions_of_a_batch_entry(client, analyst):
+    from reconciliation.statements.services import statement_import
+    from revops.actors import Actor
+
+    imported = statement_import(
+        content=BATCH_CAMT.encode(), filename="batch.xml", actor=Actor.for_user(analyst)
+    )
+    client.force_login(analyst)
+    page = client.get(
+        reverse("statements:detail", args=[imported.statements[0].statement.pk])
+    ).content.decode()
+    assert "2 transactions in this booking" in page
+    assert "Invoice INV-601" in page and "300.00 USD" in page
