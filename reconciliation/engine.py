@@ -112,7 +112,7 @@ def _tables() -> dict[str, str]:
             ref VARCHAR(255) NOT NULL"""
     return {
         "recon_side": f"{row_id}, {record}",
-        "recon_pool": f"row_id BIGINT NOT NULL, {record}",
+        "recon_pool": f"row_id BIGINT NOT NULL PRIMARY KEY, {record}",
         "recon_token": "row_id BIGINT NOT NULL, side SMALLINT NOT NULL, token VARCHAR(255) NOT NULL",
         "recon_cand": f"{pair}, diff NUMERIC(20, 4) NOT NULL, gap INTEGER NOT NULL",
         "recon_pick": f"{pair}, group_no BIGINT NOT NULL",
@@ -120,6 +120,7 @@ def _tables() -> dict[str, str]:
             decided VARCHAR(10) NOT NULL""",
         "recon_open": "row_id BIGINT NOT NULL, side SMALLINT NOT NULL, token VARCHAR(255) NOT NULL",
         "recon_probe": "side SMALLINT NOT NULL, source_key VARCHAR(255) NOT NULL",
+        "recon_shared": pair,
         "recon_rejected": keys,
         "recon_confirmed": keys,
     }
@@ -141,11 +142,14 @@ class Engine:
     def _take_picks(self) -> None:
         """Remove the records just picked from the pool (making it, after the first rule)."""
         if not self.pooled:
+            # Each side against its own column of the lines: two hash anti-joins of one side each.
             self.run(
                 f"""INSERT INTO recon_pool ({SIDE_TABLE_COLUMNS})
                 SELECT {SIDE_TABLE_COLUMNS} FROM recon_side s
-                WHERE NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.l_id = s.row_id)
-                  AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.r_id = s.row_id)"""
+                WHERE s.side = {LEFT} AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.l_id = s.row_id)
+                UNION ALL
+                SELECT {SIDE_TABLE_COLUMNS} FROM recon_side s
+                WHERE s.side = {RIGHT} AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.r_id = s.row_id)"""
             )
             self._analyze("recon_pool")
             self.pooled = True
@@ -207,6 +211,11 @@ class Engine:
             if source.python_tokens is not None:
                 self.add_tokens(source.python_tokens(self.cursor, side))
         self.run("DELETE FROM recon_token WHERE token = ''")
+        if sql.is_postgres():
+            # A key on the row id, built once the sides are in (cheaper than keeping it up
+            # while loading): the few records a statement picks out of millions (suggestions,
+            # other references, near misses) are looked up through it, not by hashing a side.
+            self.run("CREATE UNIQUE INDEX recon_side_row ON recon_side (row_id)")
         self._analyze("recon_side")
 
     def load_rows(self, side: int, rows: Iterable[tuple]) -> None:
@@ -329,18 +338,24 @@ class Engine:
         # A further reference of one side naming the other's (a different pair only).
         if self.value("SELECT COUNT(*) FROM recon_token") == 0:
             return
+        # The pairs first, into a table of their own: they are few, and the planner, knowing
+        # it, looks their records up through the row key instead of hashing both sides.
+        self.run("DELETE FROM recon_shared")
+        self.run(
+            f"""INSERT INTO recon_shared (l_id, r_id)
+            SELECT t.row_id, r.row_id FROM recon_token t
+                JOIN {table} r ON r.side = 1 AND r.ref = t.token WHERE t.side = 0
+            UNION
+            SELECT l.row_id, t.row_id FROM recon_token t
+                JOIN {table} l ON l.side = 0 AND l.ref = t.token WHERE t.side = 1
+            UNION
+            SELECT lt.row_id, rt.row_id FROM recon_token lt
+                JOIN recon_token rt ON rt.side = 1 AND rt.token = lt.token WHERE lt.side = 0"""
+        )
+        self._analyze("recon_shared")
         self.run(
             f"""{insert} SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), {gap}
-            FROM (
-                SELECT t.row_id AS l_id, r.row_id AS r_id FROM recon_token t
-                    JOIN {table} r ON r.side = 1 AND r.ref = t.token WHERE t.side = 0
-                UNION
-                SELECT l.row_id, t.row_id FROM recon_token t
-                    JOIN {table} l ON l.side = 0 AND l.ref = t.token WHERE t.side = 1
-                UNION
-                SELECT lt.row_id, rt.row_id FROM recon_token lt
-                    JOIN recon_token rt ON rt.side = 1 AND rt.token = lt.token WHERE lt.side = 0
-            ) AS shared
+            FROM recon_shared shared
             JOIN {table} l ON l.row_id = shared.l_id
             JOIN {table} r ON r.row_id = shared.r_id
             WHERE l.ref <> r.ref AND {where}""",
@@ -417,6 +432,9 @@ class Engine:
         insert = f"""INSERT INTO reconciliation_runline (run_id, outcome, group_no, rule_id, decided, currency,
             {LINE_COLUMNS})"""
         ranges: dict[str, list[int]] = {}
+        # How many lines each outcome has, so that the matched million is joined by hashing
+        # and the few suggestions through the key.
+        self._analyze("recon_line")
 
         def written(outcome: str, statement: str, params: list) -> None:
             before = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
@@ -435,7 +453,9 @@ class Engine:
             written(
                 outcome,
                 f"""{insert} SELECT %s, x.outcome, x.group_no, x.rule_id, x.decided, l.currency, {left}, {right}
-                FROM recon_line x JOIN recon_side l ON l.row_id = x.l_id JOIN recon_side r ON r.row_id = x.r_id
+                FROM recon_line x
+                JOIN recon_side l ON l.row_id = x.l_id AND l.side = {LEFT}
+                JOIN recon_side r ON r.row_id = x.r_id AND r.side = {RIGHT}
                 WHERE x.outcome = %s""",
                 [run_id, outcome],
             )

@@ -261,7 +261,12 @@ class RunLine(models.Model):
     reads them through the primary key, and no other index slows the write of
     a million lines."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    # No database constraint: its check runs once per line when the run commits (seconds for a
+    # million lines), and only the engine writes lines, for the run it has just claimed.
+    # Deleting a run still deletes its lines (through Django).
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="lines", db_index=False, db_constraint=False
+    )
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     group_no = models.PositiveIntegerField(null=True, blank=True)
     # A deleted rule keeps its id here (the report says the rule was deleted), so deleting a rule
