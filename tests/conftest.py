@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
 
 from revops.roles import AUDITOR, FINANCE_ANALYST, INTEGRATION_ADMIN
 from tests.factories import UserFactory
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the
 # tests make around it are still synchronous and safe.
@@ -100,3 +107,52 @@ def page():
         yield page
         context.close()
         browser.close()
+
+
+# -- the embedded database (SQLite) in a subprocess ----------------------------------------------
+
+
+def _migrate_sqlite(path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "DJANGO_SETTINGS_MODULE": "revops.settings"}
+    done = subprocess.run(  # noqa: S603 - the project's own command
+        [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity=0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, f"migrating {path} failed:\n{done.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory) -> Path:
+    """One SQLite database migrated once for the whole run: migrating SQLite rebuilds a
+    table for most schema changes and takes half a minute, so the tests that run the
+    embedded database in a subprocess start from copies of this one. Parallel workers
+    share it: the first to take the lock migrates, the others wait for it."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's directory, above each worker's own
+    template = shared / "embedded-migrated.sqlite3"
+    done = shared / "embedded-migrated.done"
+    with (shared / "embedded-migrated.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            for leftover in (template, Path(f"{template}-wal"), Path(f"{template}-shm")):
+                leftover.unlink(missing_ok=True)
+            _migrate_sqlite(template)
+            done.touch()
+    return template
+
+
+@pytest.fixture
+def migrated_sqlite(migrated_sqlite_template, tmp_path) -> Path:
+    """A fresh, fully migrated SQLite database file of this test's own."""
+    path = tmp_path / "embedded.sqlite3"
+    # The backup API copies a consistent database whatever its journal (WAL) holds.
+    with sqlite3.connect(migrated_sqlite_template) as source, sqlite3.connect(path) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return path

@@ -2,7 +2,7 @@
 
 SQLite evaluates decimal arithmetic in binary floating point, where 3790.00 +
 274.78 is not 4064.78. This runs a real invoice → partial payment → credit →
-final payment flow on a fresh SQLite database in a subprocess, and checks that
+final payment flow on a freshly migrated SQLite database in a subprocess, and checks that
 a wrong total is still refused there.
 """
 
@@ -21,10 +21,7 @@ from decimal import Decimal as D
 
 import django
 django.setup()
-from django.core.management import call_command
 from django.db import IntegrityError, transaction
-
-call_command("migrate", verbosity=0)
 
 from revops.actors import Actor
 from revops.models import Invoice
@@ -60,8 +57,8 @@ print("ok")
 """
 
 
-def test_money_constraints_hold_exactly_on_the_embedded_database(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.sqlite3'}"}
+def test_money_constraints_hold_exactly_on_the_embedded_database(migrated_sqlite):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{migrated_sqlite}"}
     env["DJANGO_SETTINGS_MODULE"] = "revops.settings"
     result = subprocess.run(  # noqa: S603 - fixed interpreter and script
         [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180

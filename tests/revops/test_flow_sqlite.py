@@ -16,9 +16,6 @@ import uuid
 
 import django
 django.setup()
-from django.core.management import call_command
-
-call_command("migrate", verbosity=0)
 
 from revops.actors import Actor
 from revops.selectors.flow import flow_detail
@@ -56,8 +53,8 @@ print("ok")
 """
 
 
-def test_the_sla_counts_hold_on_the_embedded_database(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.sqlite3'}"}
+def test_the_sla_counts_hold_on_the_embedded_database(migrated_sqlite):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{migrated_sqlite}"}
     env["DJANGO_SETTINGS_MODULE"] = "revops.settings"
     result = subprocess.run(  # noqa: S603 - fixed interpreter and script
         [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300

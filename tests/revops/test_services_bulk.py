@@ -571,13 +571,11 @@ def test_the_database_still_refuses_what_breaks_its_constraints(parties_for_invo
     assert not Invoice.objects.filter(number="INV-1").exists()
 
 
-def test_it_works_on_the_embedded_sqlite_database(tmp_path):
+def test_it_works_on_the_embedded_sqlite_database(migrated_sqlite):
     script = r"""
 import datetime as dt
 import django
 django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
 from revops.actors import Actor
 from revops.models import BusinessEvent, Customer, ExternalRef, Invoice
 from revops.services import billing, bulk, parties
@@ -600,7 +598,7 @@ print("ok")
 """
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bulk.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{migrated_sqlite}",
         "DJANGO_SETTINGS_MODULE": "revops.settings",
     }
     done = subprocess.run(
