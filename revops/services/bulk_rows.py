@@ -154,8 +154,7 @@ def rows_insert(
         pk = model._meta.pk.attname
         if connection.vendor != "postgresql":
             objs = [model(**_python_values(row)) for row in rows]
-            model._base_manager.bulk_create(objs)  # returns the ids on SQLite
-            STATEMENTS["insert"] += 1
+            _insert_as_given(model, objs)
             if ids:
                 for row, obj in zip(rows, objs, strict=True):
                     row[pk] = obj.pk
@@ -178,8 +177,28 @@ def tuples_insert(
             _copy(model, names, tuples, count)
             return
         objs = [model(**_python_values(dict(zip(names, values, strict=True)))) for values in tuples]
-        model._base_manager.bulk_create(objs)
+        _insert_as_given(model, objs)
+
+
+def _insert_as_given(model: type[models.Model], objs: list[models.Model]) -> None:
+    """`bulk_create` without its `pre_save` (as a raw save): auto_now fields
+    keep the times given, so the rows stored and the history rows made of
+    them agree. Batched by the backend's parameter limit; ids set on the
+    objects (SQLite returns them)."""
+    manager = model._base_manager
+    fields = [
+        f for f in model._meta.concrete_fields if not (f.primary_key and getattr(objs[0], f.attname) is None)
+    ]
+    returning = [model._meta.pk] if connection.features.can_return_rows_from_bulk_insert else None
+    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    for start in range(0, len(objs), size):
+        batch = objs[start : start + size]
+        returned = manager._insert(batch, fields=fields, returning_fields=returning, raw=True)
         STATEMENTS["insert"] += 1
+        for obj, values in zip(batch, returned or (), strict=False):
+            setattr(obj, model._meta.pk.attname, values[0])
+    for obj in objs:
+        obj._state.adding = False
 
 
 def _python_values(row: dict[str, Any]) -> dict[str, Any]:
