@@ -70,6 +70,9 @@ SIDE_TABLE_COLUMNS = (
     "currency, status, ref"
 )
 
+# The columns of a side's records that statements join or filter on.
+RECORD_KEYS = ("row_id", "side", "ref", "customer_key", "currency", "source_key")
+
 AUTO = "matched"
 SUGGEST = "suggested"
 
@@ -162,6 +165,11 @@ class Engine:
     def run(self, statement: str, params: Iterable = ()) -> None:
         self.cursor.execute(statement, list(params))
 
+    def count(self, statement: str, params: Iterable = ()) -> int:
+        """Run a write; returns the rows it wrote."""
+        self.cursor.execute(statement, list(params))
+        return self.cursor.rowcount
+
     def value(self, statement: str, params: Iterable = ()):
         self.cursor.execute(statement, list(params))
         return self.cursor.fetchone()[0]
@@ -172,6 +180,9 @@ class Engine:
         if sql.is_postgres():
             # Sorts and hashes over a million rows a side stay in memory, for this transaction only.
             self.run(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            # Compiling each statement costs a tenth of a second and gains nothing on
+            # these plain scans, joins and aggregates.
+            self.run("SET LOCAL jit = off")
             self._temp_buffers()
         for name, columns in _tables().items():
             for statement in sql.temp_table(name, columns):
@@ -191,8 +202,11 @@ class Engine:
 
     def _analyze(self, table: str) -> None:
         """Planner statistics for a temporary table just filled: without them a
-        join may be planned as a nested loop over a million rows."""
-        for statement in sql.analyze(table):
+        join may be planned as a nested loop over a million rows. Of a side's
+        records, only the columns statements join or filter on (sampling every
+        column doubles the time)."""
+        columns = RECORD_KEYS if table in ("recon_side", "recon_pool") else ()
+        for statement in sql.analyze(table, columns):
             self.run(statement)
 
     def load(self, source: SideSource) -> None:
@@ -272,11 +286,12 @@ class Engine:
         self.run("DELETE FROM recon_pick")
         whole = {"1:1": None, "1:N": "l", "N:1": "r"}[rule.cardinality]
         self._candidates(rule, whole=whole)
+        pairs = None
         if whole is None:
-            self._pick_one_to_one(rule)
+            pairs = self._pick_one_to_one(rule)
         else:
             self._pick_split(rule, whole=whole)
-        return self._commit_picks(rule, whole=whole)
+        return self._commit_picks(rule, pairs=pairs)
 
     def _tolerance(self, left: str, right: str, rule: RuleSpec) -> tuple[str, list]:
         larger = sql.greatest(f"ABS({left})", f"ABS({right})")
@@ -317,11 +332,15 @@ class Engine:
         conditions, params = self._conditions(rule, whole=whole)
         where = " AND ".join(conditions)
         gap = f"COALESCE({sql.day_gap('l.record_date', 'r.record_date')}, 0)"
+        difference = "ABS(l.amount - r.amount)"
+        if whole is None and rule.outcome == AUTO:
+            # Only the number of candidates decides; difference and gap rank suggestions.
+            gap = difference = "0"
         insert = "INSERT INTO recon_cand (l_id, r_id, diff, gap)"
         table = self.open_records
         if rule.method == "amount_customer_date":
             self.run(
-                f"""{insert} SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), {gap}
+                f"""{insert} SELECT l.row_id, r.row_id, {difference}, {gap}
                 FROM {table} l JOIN {table} r
                     ON r.side = 1 AND r.customer_key = l.customer_key AND r.currency = l.currency
                 WHERE l.side = 0 AND l.customer_key <> '' AND {where}""",
@@ -330,7 +349,7 @@ class Engine:
             return
         # Same normalised reference: one hash join of the side table with itself.
         self.run(
-            f"""{insert} SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), {gap}
+            f"""{insert} SELECT l.row_id, r.row_id, {difference}, {gap}
             FROM {table} l JOIN {table} r ON r.side = 1 AND r.ref = l.ref
             WHERE l.side = 0 AND l.ref <> '' AND {where}""",
             params,
@@ -354,7 +373,7 @@ class Engine:
         )
         self._analyze("recon_shared")
         self.run(
-            f"""{insert} SELECT l.row_id, r.row_id, ABS(l.amount - r.amount), {gap}
+            f"""{insert} SELECT l.row_id, r.row_id, {difference}, {gap}
             FROM recon_shared shared
             JOIN {table} l ON l.row_id = shared.l_id
             JOIN {table} r ON r.row_id = shared.r_id
@@ -362,18 +381,20 @@ class Engine:
             params,
         )
 
-    def _pick_one_to_one(self, rule: RuleSpec) -> None:
+    def _pick_one_to_one(self, rule: RuleSpec) -> int:
+        """Returns the pairs picked: each is a group of its own."""
         if rule.outcome == AUTO:
             # Each other's only candidate: two hash aggregates, no sort.
-            self.run(
+            # The left's aggregate carries its one candidate, so no pass joins back to the candidates.
+            return self.count(
                 """INSERT INTO recon_pick (l_id, r_id, group_no)
-                SELECT c.l_id, c.r_id, c.l_id FROM recon_cand c
-                WHERE c.l_id IN (SELECT l_id FROM recon_cand GROUP BY l_id HAVING COUNT(*) = 1)
-                  AND c.r_id IN (SELECT r_id FROM recon_cand GROUP BY r_id HAVING COUNT(*) = 1)"""
+                SELECT a.l_id, a.r_id, a.l_id
+                FROM (SELECT l_id, MIN(r_id) AS r_id FROM recon_cand GROUP BY l_id HAVING COUNT(*) = 1) a
+                WHERE a.r_id IN (SELECT r_id FROM recon_cand GROUP BY r_id HAVING COUNT(*) = 1)"""
             )
             return
         # Each other's best: smallest difference, then smallest gap, then the earlier record.
-        self.run(
+        return self.count(
             """INSERT INTO recon_pick (l_id, r_id, group_no)
             SELECT l_id, r_id, l_id FROM (
                 SELECT l_id, r_id,
@@ -409,13 +430,16 @@ class Engine:
             params,
         )
 
-    def _commit_picks(self, rule: RuleSpec, *, whole: str | None) -> int:
+    def _commit_picks(self, rule: RuleSpec, *, pairs: int | None) -> int:
+        """Picks into the lines; `pairs` when each pick is a group of its own (1:1)."""
         self.run(
             """INSERT INTO recon_line (l_id, r_id, group_no, rule_id, outcome, decided)
             SELECT l_id, r_id, group_no, %s, %s, '' FROM recon_pick""",
             [rule.id, rule.outcome],
         )
-        made = int(self.value("SELECT COUNT(DISTINCT group_no) FROM recon_pick") or 0)
+        if pairs is None:
+            pairs = self.value("SELECT COUNT(DISTINCT group_no) FROM recon_pick")
+        made = int(pairs or 0)
         if made:
             self._take_picks()
         self.groups[rule.outcome] += made
@@ -462,9 +486,10 @@ class Engine:
         self._write_totals(run_id)
         return ranges
 
-    def _totals(self, table: str, where: str = "") -> dict[tuple[int, str], tuple[int, Decimal]]:
+    def _totals(self, records: str) -> dict[tuple[int, str], tuple[int, Decimal]]:
+        """(side, currency) → (count, amount) of `records` (a FROM clause naming them `s`)."""
         self.cursor.execute(
-            f"SELECT s.side, s.currency, COUNT(*), SUM(s.amount) FROM {table} s {where} GROUP BY s.side, s.currency"
+            f"SELECT s.side, s.currency, COUNT(*), SUM(s.amount) FROM {records} GROUP BY s.side, s.currency"
         )
         return {(side, currency): (int(n), Decimal(str(amount))) for side, currency, n, amount in self.cursor}
 
@@ -472,12 +497,13 @@ class Engine:
         """Totals per side, currency and outcome: all records and the unmatched
         and suggested ones are summed; matched are the rest (no pass over the
         matched lines)."""
-        every = self._totals("recon_side")
-        unmatched = self._totals(self.open_records)
+        every = self._totals("recon_side s")
+        unmatched = self._totals(f"{self.open_records} s")
+        # The few suggested records, each once, looked up through the row key.
         suggested = self._totals(
-            "recon_side",
-            """WHERE s.row_id IN (SELECT l_id FROM recon_line WHERE outcome = 'suggested')
-               OR s.row_id IN (SELECT r_id FROM recon_line WHERE outcome = 'suggested')""",
+            """(SELECT l_id AS row_id FROM recon_line WHERE outcome = 'suggested'
+                UNION SELECT r_id FROM recon_line WHERE outcome = 'suggested') x
+            JOIN recon_side s ON s.row_id = x.row_id"""
         )
         rows = []
         for key, (count, amount) in every.items():

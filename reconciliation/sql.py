@@ -54,6 +54,9 @@ def temp_table(name: str, columns: str) -> list[str]:
     return [f"DROP TABLE IF EXISTS {name}", create]
 
 
-def analyze(name: str) -> list[str]:
-    """Fresh planner statistics for a temporary table just filled (autovacuum never sees them)."""
-    return [f"ANALYZE {name}"] if is_postgres() else []
+def analyze(name: str, columns: tuple[str, ...] = ()) -> list[str]:
+    """Fresh planner statistics for a temporary table just filled (autovacuum never
+    sees them), of these columns only when given."""
+    if not is_postgres():
+        return []
+    return [f"ANALYZE {name} ({', '.join(columns)})" if columns else f"ANALYZE {name}"]
