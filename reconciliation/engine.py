@@ -385,12 +385,11 @@ class Engine:
         """Returns the pairs picked: each is a group of its own."""
         if rule.outcome == AUTO:
             # Each other's only candidate: two hash aggregates, no sort.
-            # The left's aggregate carries its one candidate, so no pass joins back to the candidates.
             return self.count(
                 """INSERT INTO recon_pick (l_id, r_id, group_no)
-                SELECT a.l_id, a.r_id, a.l_id
-                FROM (SELECT l_id, MIN(r_id) AS r_id FROM recon_cand GROUP BY l_id HAVING COUNT(*) = 1) a
-                WHERE a.r_id IN (SELECT r_id FROM recon_cand GROUP BY r_id HAVING COUNT(*) = 1)"""
+                SELECT c.l_id, c.r_id, c.l_id FROM recon_cand c
+                WHERE c.l_id IN (SELECT l_id FROM recon_cand GROUP BY l_id HAVING COUNT(*) = 1)
+                  AND c.r_id IN (SELECT r_id FROM recon_cand GROUP BY r_id HAVING COUNT(*) = 1)"""
             )
             return
         # Each other's best: smallest difference, then smallest gap, then the earlier record.
