@@ -221,6 +221,11 @@ def _backend_cpu() -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# Statements the bulk path runs on psycopg cursors of its own, which Django's
+# execute wrappers do not see.
+_OWN_CURSOR = ("copy", "history", "lookup", "server insert")
+
+
 def _pipeline(statements):
     from connectors import engine
     from connectors.models import Connector

@@ -34,25 +34,17 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Case, F, Value, When
-from django.utils import timezone
 
 from connectors import records as r
 from connectors.base import ConnectorKind, RawRecord
+from connectors.bulk_store import store_written
 from connectors.engine import payload_json
 from connectors.models import InboundRecord, SourceObject
 from connectors.records import MappingError
 from revops.models import Contract, Customer, ExternalRef, Invoice, Product
 from revops.services import billing
 from revops.services import bulk as services
-from revops.services.bulk_rows import (
-    LOOKED_UP,
-    AnyOf,
-    JsonText,
-    collection_paused,
-    lookup,
-    rows_insert,
-    timed,
-)
+from revops.services.bulk_rows import LOOKED_UP, AnyOf, collection_paused, lookup, timed
 
 logger = logging.getLogger(__name__)
 LOOKED_UP.update({InboundRecord, SourceObject})  # looked up by every page: statistics kept fresh
@@ -437,55 +429,8 @@ def _write(page: _Page, customer_specs, invoice_specs, *, run, connector, ctx) -
                 partial=True,
             )
             created.update({positions[index]: obj for index, obj in result.created.items()})
-    _store(page, created, run=run, connector=connector)
+    store_written(page.raws, page.digests, page.texts, created, run=run, connector=connector)
     return set(created)
-
-
-def _store(page: _Page, created: dict[int, Any], *, run, connector) -> None:
-    """The raw store and source versions of the records written, as the
-    one-by-one path leaves them."""
-    with timed("raw store"):
-        inbound, sources = _store_rows(page, created, run=run, connector=connector)
-    rows_insert(InboundRecord, inbound)
-    rows_insert(SourceObject, sources)
-
-
-def _store_rows(page: _Page, created: dict[int, Any], *, run, connector) -> tuple[list, list]:
-    now = timezone.now()
-    run_id = run.pk if run else None
-    inbound, sources = [], []
-    for pos, obj in sorted(created.items()):
-        raw, digest = page.raws[pos], page.digests[pos]
-        inbound.append(
-            {
-                "connector_id": connector.pk,
-                "object_type": raw.object_type,
-                "source_type": raw.source_type[:40],
-                "external_id": raw.external_id,
-                "version": raw.version[:64],
-                "content_hash": digest,
-                "payload": JsonText(page.texts[pos]),  # jsonb: the keys' order is the server's
-                "received_at": now,
-                "run_id": run_id,
-                "last_run_id": run_id,
-                "outcome": Outcome.CREATED,
-                "message": "",
-                "content_type_id": ContentType.objects.get_for_model(obj).pk,
-                "object_id": obj.pk,
-                "exception_item_id": None,
-            }
-        )
-        sources.append(
-            {
-                "connector_id": connector.pk,
-                "object_type": raw.object_type,
-                "external_id": raw.external_id,
-                "applied_version": raw.version[:64],
-                "applied_hash": digest,
-                "applied_at": now,
-            }
-        )
-    return inbound, sources
 
 
 def _mark_repeats(page: _Page, run) -> None:

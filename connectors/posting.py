@@ -162,6 +162,7 @@ def on_business_events(pairs) -> None:
 
 
 on_business_event.batch = on_business_events
+on_business_event.event_types = EVENT_TYPES
 
 
 def _post_for(event, subject, connectors: list[Connector]) -> None:

@@ -83,6 +83,7 @@ def on_business_events(pairs) -> None:
 
 
 on_business_event.batch = on_business_events
+on_business_event.event_types = EVENT_TYPES
 
 
 def _invoice_of(subject) -> Invoice:

@@ -263,9 +263,22 @@ def _copy(model: type[models.Model], names: tuple[str, ...], tuples: Iterable[tu
                 write(values)
         STATEMENTS["copy"] += 1
         if analyze:
-            with timed("analyze"):
-                cursor.execute(analyze)
-            STATEMENTS["analyze"] += 1
+            _run_analyze(cursor, analyze)
+
+
+def _run_analyze(cursor, analyze: str) -> None:
+    with timed("analyze"):
+        cursor.execute(analyze)
+    STATEMENTS["analyze"] += 1
+
+
+def grown(model: type[models.Model], added: int) -> None:
+    """Rows of `model` inserted otherwise than by `rows_insert` (e.g. by
+    `server_insert`): ANALYZE it when they make its statistics stale."""
+    analyze = _analyze_sql(model, added)
+    if analyze:
+        with connection.cursor() as cursor:
+            _run_analyze(cursor, analyze)
 
 
 def _encoded(values: tuple, encoders: list) -> list:
@@ -403,10 +416,17 @@ def _history_copy(model: type[models.Model], ids: list[int], constants: dict[str
     with timed("history"):
         sql, order = _history_sql(model, tuple(sorted(constants)))
         params = [constants[name] for name in order] + [ids]
-        connection.ensure_connection()
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params)
-        STATEMENTS["history"] += 1
+        server_insert(sql, params, counter="history")
+
+
+def server_insert(sql: str, params: list, *, counter: str = "server insert") -> None:
+    """A set-based INSERT … SELECT (PostgreSQL) with its parameters bound by
+    the server, as `lookup` binds them: an id array goes once, in binary, and
+    the statement, the same text every batch, is prepared after a few runs."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+    STATEMENTS[counter] += 1
 
 
 def model_rows(objs: Sequence[models.Model], *, exclude: tuple[str, ...] = ("id",)) -> list[dict[str, Any]]:
@@ -458,10 +478,10 @@ def events_insert(
 
 
 def _notify(rows: list[dict[str, Any]], subjects: Sequence[models.Model]) -> None:
-    """Call the registered listeners with each event and its subject, as
-    `event_record` does (e.g. connectors makes the ERP posting of an issued
+    """Call the registered listeners with each event and its subject (all of
+    one type; none when no listener wants that type), as `event_record` does (e.g. connectors makes the ERP posting of an issued
     invoice), once the events are written."""
-    if not event_listeners.listening():
+    if not rows or not event_listeners.listening_to(rows[0]["type"]):
         return
     pairs = []
     for row, subject in zip(rows, subjects, strict=True):
