@@ -139,7 +139,9 @@ class _Routed:
             setattr(self, name, values.get(name))
 
 
-def _new_row(values: Mapping[str, Any], *, code: str, step_key: str, rules, now: dt.datetime) -> dict:
+def _new_row(
+    values: Mapping[str, Any], *, code: str, step_key: str, rules, defaults: dict, now: dt.datetime
+) -> dict:
     unknown = set(values) - set(GIVEN)
     if unknown:
         raise TypeError(f"Not fields open_many takes: {sorted(unknown)}")
@@ -151,8 +153,7 @@ def _new_row(values: Mapping[str, Any], *, code: str, step_key: str, rules, now:
     currency = (values.get("currency") or "").strip().upper()
     if values.get("amount") is not None and not currency:
         raise ValueError("An amount needs its currency.")
-    row = {field.attname: field.get_default() for field in _item_fields()}
-    row.update(values)
+    row = {**defaults, **values}
     row.update(
         code=info.code,
         severity=info.severity,
@@ -178,14 +179,22 @@ def _new_row(values: Mapping[str, Any], *, code: str, step_key: str, rules, now:
     return row
 
 
-def _db_value(field, value, *, copy: bool):
-    if field.get_internal_type() == "JSONField":
-        if value is None and field.null:
-            return None
-        return json.dumps(value, cls=field.encoder or DjangoJSONEncoder)
-    if copy:
-        return value
-    return field.get_db_prep_save(value, connection)
+def _converters(fields, *, copy: bool) -> list:
+    """Per field, what turns a row's value into what the staging table takes: JSON
+    as text; on PostgreSQL, COPY adapts the rest; elsewhere the field prepares it."""
+
+    def as_json(field):
+        encoder = field.encoder or DjangoJSONEncoder
+        if field.null:
+            return lambda value: None if value is None else json.dumps(value, cls=encoder)
+        return lambda value: json.dumps(value, cls=encoder)
+
+    def as_is(field):
+        if copy:
+            return lambda value: value
+        return lambda value: field.get_db_prep_save(value, connection)
+
+    return [as_json(field) if field.get_internal_type() == "JSONField" else as_is(field) for field in fields]
 
 
 @transaction.atomic
@@ -199,10 +208,15 @@ def open_many(
     if not items:
         return 0
     rules = rules_in_order()
-    rows = [_new_row(values, code=code, step_key=step_key, rules=rules, now=now) for values in items]
     fields = _item_fields()
+    defaults = {field.attname: field.get_default() for field in fields}
+    rows = [
+        _new_row(values, code=code, step_key=step_key, rules=rules, defaults=defaults, now=now)
+        for values in items
+    ]
     columns = [field.column for field in fields]
     copy = connection.vendor == "postgresql"
+    convert = list(zip([field.attname for field in fields], _converters(fields, copy=copy), strict=True))
     listed = ", ".join(columns)
     with connection.cursor() as cursor:
         _temp_table(
@@ -214,10 +228,7 @@ def open_many(
             cursor,
             NEW_STAGE,
             [*columns, "history_reason"],
-            (
-                [*(_db_value(field, row[field.attname], copy=copy) for field in fields), row["_reason"]]
-                for row in rows
-            ),
+            ([*(to_db(row[name]) for name, to_db in convert), row["_reason"]] for row in rows),
         )
         open_statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
         with transaction.atomic():

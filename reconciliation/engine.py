@@ -384,12 +384,13 @@ class Engine:
     def _pick_one_to_one(self, rule: RuleSpec) -> int:
         """Returns the pairs picked: each is a group of its own."""
         if rule.outcome == AUTO:
-            # Each other's only candidate: two hash aggregates, no sort.
+            # Each other's only candidate: two hash anti-joins, no sort.
+            # (A pair is a candidate once: the other references' pairs leave out same-reference ones.)
             return self.count(
                 """INSERT INTO recon_pick (l_id, r_id, group_no)
                 SELECT c.l_id, c.r_id, c.l_id FROM recon_cand c
-                WHERE c.l_id IN (SELECT l_id FROM recon_cand GROUP BY l_id HAVING COUNT(*) = 1)
-                  AND c.r_id IN (SELECT r_id FROM recon_cand GROUP BY r_id HAVING COUNT(*) = 1)"""
+                WHERE NOT EXISTS (SELECT 1 FROM recon_cand o WHERE o.l_id = c.l_id AND o.r_id <> c.r_id)
+                  AND NOT EXISTS (SELECT 1 FROM recon_cand o WHERE o.r_id = c.r_id AND o.l_id <> c.l_id)"""
             )
             return
         # Each other's best: smallest difference, then smallest gap, then the earlier record.
