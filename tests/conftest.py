@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 
 from revops.roles import AUDITOR, FINANCE_ANALYST, INTEGRATION_ADMIN
 from tests.factories import UserFactory
@@ -104,9 +105,17 @@ def page():
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
+        try:
+            yield page
+        finally:
+            # While Playwright's event loop runs in this thread, Django keeps the thread's
+            # database connections per async context (asgiref's Local), so the ORM calls
+            # the test made went through connections of their own that pytest-django's
+            # teardown never sees. Close them here: left open, the last one keeps a
+            # session on the test database, which then cannot be dropped after the run.
+            connections.close_all()
+            context.close()
+            browser.close()
 
 
 # -- the embedded database (SQLite) in a subprocess ----------------------------------------------
