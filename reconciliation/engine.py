@@ -22,9 +22,13 @@ The first rule reads `recon_side` whole (nothing is taken yet); what it leaves
 each removing what it takes. So a rule after the first costs what is left, not
 what the sides hold; and the records in the pool at the end are the unmatched.
 
-Nothing loops over pairs in Python: hash joins, hash aggregates and (for
-suggestions) window functions do the work. The same statements run on
-PostgreSQL and SQLite (see `reconciliation.sql`).
+Nothing loops over pairs in Python: hash joins, hash anti-joins and
+aggregates and (for suggestions) window functions do the work. The same
+statements run on PostgreSQL and SQLite (see `reconciliation.sql`). On
+PostgreSQL the run raises its session's temporary buffers so the tables stay in
+memory, and indexes `recon_side` by row id once loaded: a statement that needs
+a few records out of millions (suggestions, other references, near misses)
+looks them up instead of hashing a whole side.
 """
 
 # Statements are put together from this package's own constant fragments (table and column
