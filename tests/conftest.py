@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connections
+from django.test.utils import override_settings
 
 from revops.roles import AUDITOR, FINANCE_ANALYST, INTEGRATION_ADMIN
 from tests.factories import UserFactory
@@ -22,6 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the
 # tests make around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Hash test passwords with a cheap hasher. The default (PBKDF2, a million
+    rounds) costs over half a second of CPU per user, and the suite makes a fixed
+    cast of users for most tests; logging in still checks the password the same
+    way. Production keeps Django's default hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 def _user_in(group_name: str | None, username: str):
