@@ -86,3 +86,34 @@ def test_resubmitting_with_a_correction_is_refused_with_what_to_do(erp_recon, cu
     )
     assert item.status == "new"
     assert "correct it there" in item.message
+
+
+def test_a_difference_seen_again_unchanged_is_counted_not_rewritten(erp_recon, customer):
+    invoice(customer, "INV-26", total="1000.00", tax="80.00")
+    erp("ns-26", "INV-26", amount="700.00", tax="56.00")
+    run(erp_recon)
+    second = run(erp_recon)
+    left = breaks().get(payload__side="left")
+    assert (second.breaks_opened, second.breaks_seen_again) == (0, 2)
+    assert left.occurrences == 2 and len(left.error_details) == 2
+    assert left.history.first().history_change_reason == "Seen again (2 times)"
+
+
+def test_each_step_of_a_break_has_its_history_row(erp_recon, customer):
+    invoice(customer, "INV-27", total="500.00", tax="0")
+    first = run(erp_recon)
+    run(erp_recon)
+    erp("ns-27", "INV-27", amount="500.00", tax="0")
+    last = run(erp_recon)
+    item = breaks().get()
+    rows = list(item.history.order_by("history_date", "history_id"))
+    assert [row.history_type for row in rows] == ["+", "~", "~"]
+    assert [row.history_change_reason.split(":")[0] for row in rows] == [
+        "Opened",
+        "Seen again (2 times)",
+        "Resolved",
+    ]
+    assert [(row.status, row.occurrences) for row in rows] == [("new", 1), ("new", 2), ("resolved", 2)]
+    assert all(row.amount == 500 and row.dedupe_key == item.dedupe_key for row in rows)
+    assert rows[0].history_actor == f"reconciliation {erp_recon.name}, run {first.pk}"
+    assert rows[-1].resolution_note == f"Matched by run {last.pk} of {erp_recon.name}"
