@@ -92,6 +92,31 @@ def pytest_collection_modifyitems(items):
             )
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test ends by emptying every table; restore the migrated data
+    (role groups, content types, schedules) after it. Run in one process, pytest-django
+    puts transactional tests last, so nothing ran after the flush; parallel workers
+    take whole files, so a file's transactional test is followed by other files' tests."""
+    try:
+        return (yield)
+    finally:
+        marker = item.get_closest_marker("django_db")
+        # After the last test the session's teardown has dropped the test database.
+        if nextitem is not None and marker and marker.kwargs.get("transaction"):
+            _restore_migrated_data(item.config)
+
+
+def _restore_migrated_data(config) -> None:
+    from pytest_django.plugin import blocking_manager_key
+
+    connection = connections["default"]
+    data = getattr(connection, "_test_serialized_contents", None)
+    if data:
+        with config.stash[blocking_manager_key].unblock():
+            connection.creation.deserialize_db_from_string(data)
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
