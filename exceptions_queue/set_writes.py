@@ -90,7 +90,13 @@ def _history_insert(source: str, reason: str) -> str:
 
 
 def _history_params(now: dt.datetime, kind: str, actor: Actor) -> list:
-    return [now, kind, actor.user.pk if actor.user is not None else None, actor.system, actor.label]
+    return [_when(now), kind, actor.user.pk if actor.user is not None else None, actor.system, actor.label]
+
+
+def _when(moment: dt.datetime):
+    """A time as a raw statement's parameter, stored as the ORM stores it (SQLite keeps
+    times as text: another spelling would sort and compare differently)."""
+    return connection.ops.adapt_datetimefield_value(moment)
 
 
 def _temp_table(cursor, name: str, select: str) -> None:
@@ -266,7 +272,7 @@ def count_again_many(*, ids: Iterable[int], actor: Actor, now: dt.datetime) -> i
         cursor.execute(
             f"""UPDATE {ITEMS} SET occurrences = occurrences + 1, last_seen_at = %s, updated_at = %s
             WHERE id IN {staged}""",
-            [now, now],
+            [_when(now), _when(now)],
         )
         reason = "'Seen again (' || CAST(e.occurrences AS VARCHAR(20)) || ' times)'"
         cursor.execute(
@@ -297,12 +303,12 @@ def resolve_many(*, ids: Iterable[int], note: str, actor: Actor, now: dt.datetim
         cursor.execute(
             f"""UPDATE {ITEMS} SET status = %s, resolution_note = %s, resolved_at = %s, updated_at = %s
             WHERE id IN {staged}""",
-            [Status.RESOLVED, note, now, now],
+            [Status.RESOLVED, note, _when(now), _when(now)],
         )
         resolved = cursor.rowcount
         cursor.execute(
             _history_insert(f"{ITEMS} e WHERE e.id IN {staged}", "%s"),
-            [now, f"Resolved: {note}", "~", *_history_params(now, "~", actor)[2:]],
+            [_when(now), f"Resolved: {note}", "~", *_history_params(now, "~", actor)[2:]],
         )
         cursor.execute(f"DROP TABLE {ID_STAGE}")
     return resolved
