@@ -83,7 +83,15 @@ def cast(analyst, integration_admin, auditor, no_role_user, superuser):
 def pytest_collection_modifyitems(items):
     """Transactional tests must restore the migrated data (role groups, content
     types, schedules) they flush; a flush without it leaves the next transactional
-    test with rows whose ids no longer match, so it is refused at collection."""
+    test with rows whose ids no longer match, so it is refused at collection.
+
+    Schemathesis names each API operation's test (`test_…[GET /api/v1/…]`) but pytest
+    builds its node id from the function's name alone, so the contract test's items
+    would share one id, and parallel workers, which schedule tests by id, would run
+    one operation only: each gets an id of its own, from its name."""
+    for item in items:
+        if getattr(item, "operation_label", None) and not item.nodeid.endswith(f"::{item.name}"):
+            _own_node_id(item, f"{item.parent.nodeid}::{item.name}")
     for item in items:
         marker = item.get_closest_marker("django_db")
         if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
@@ -115,6 +123,15 @@ def _restore_migrated_data(config) -> None:
     if data:
         with config.stash[blocking_manager_key].unblock():
             connection.creation.deserialize_db_from_string(data)
+
+
+def _own_node_id(item, nodeid: str) -> None:
+    if hasattr(item, "_id"):  # pytest 9 keeps the id structured
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(nodeid)
+    else:
+        item._nodeid = nodeid
 
 
 CHROMIUM = "/usr/bin/chromium"
