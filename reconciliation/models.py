@@ -220,6 +220,9 @@ class Run(models.Model):
     line_ranges = models.JSONField(
         default=dict, blank=True, help_text="outcome → [first, last] id of its lines (see RunLine)"
     )
+    lines_removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its report lines were removed as too old (totals are kept)"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,7 +9,7 @@ from django.db import IntegrityError
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from reconciliation import runs
+from reconciliation import retention, runs
 from reconciliation.models import Reconciliation, Run
 from revops.actors import Actor
 from revops.errors import DomainValidationError
@@ -26,8 +26,9 @@ def execute_run(run_id: int) -> str:
 
 def start_due_runs(now: dt.datetime | None = None) -> list[int]:
     """Queue a run for each enabled reconciliation whose last run is older than
-    its interval, fail runs whose worker was lost, and hand queued runs that no
-    worker took back to the queue."""
+    its interval, fail runs whose worker was lost, hand queued runs that no
+    worker took back to the queue, and remove the report lines of a few runs
+    past their retention."""
     now = now or timezone.now()
     runs.fail_lost_runs(now)
     started = []
@@ -45,4 +46,5 @@ def start_due_runs(now: dt.datetime | None = None) -> list[int]:
         started.append(run.pk)
     for run_id in runs.latest_runs_stale():
         runs._enqueue(run_id)
+    retention.remove_old_lines(now)
     return started

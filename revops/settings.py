@@ -355,6 +355,11 @@ REVOPS_TAX_TOLERANCE = env_decimal("REVOPS_TAX_TOLERANCE", "0.01", minimum="0", 
 REVOPS_DEMO_TRICKLE = env_bool("REVOPS_DEMO_TRICKLE", True)
 REVOPS_DEMO_TRICKLE_MAX_TICKS = env_int("REVOPS_DEMO_TRICKLE_MAX_TICKS", 2880, minimum=0, maximum=1_000_000)
 
+# Days a reconciliation run's report lines are kept after it finished (a million a
+# run at a million records a side); its totals and breaks are kept for good, and
+# each reconciliation's latest run keeps its lines however old.
+REVOPS_RECONCILIATION_LINES_DAYS = env_int("REVOPS_RECONCILIATION_LINES_DAYS", 90, minimum=1, maximum=36_500)
+
 # Largest bank statement file (camt, BAI2, MT940) accepted by the upload page and
 # manage.py import_statement, in bytes.
 REVOPS_STATEMENT_MAX_BYTES = env_int("REVOPS_STATEMENT_MAX_BYTES", 10 * 1_048_576, minimum=1024)

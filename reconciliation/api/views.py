@@ -47,6 +47,7 @@ class RunSerializer(serializers.ModelSerializer):
             "breaks_seen_again",
             "breaks_resolved",
             "error",
+            "lines_removed_at",
             "totals",
         ]
 
