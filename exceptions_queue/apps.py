@@ -14,7 +14,7 @@ class ExceptionsQueueConfig(AppConfig):
         from exceptions_queue.selectors import dashboard_tiles
         from revops.selectors.dashboard import register_tiles
 
-        register_tiles(dashboard_tiles)
+        register_tiles(dashboard_tiles, order=10)
         from exceptions_queue.flow import items_for_correlation
         from revops.selectors.flow_sources import register_flow_source
 

@@ -14,7 +14,7 @@ class ReconciliationConfig(AppConfig):
         from revops.web.nav import register_nav_item
 
         register_resubmit_handler(STEP_KEY, resubmit_break)
-        register_tiles(dashboard_tiles)
+        register_tiles(dashboard_tiles, order=60)
         register_nav_item(
             "Reconciliation", "reconciliation:list", permission="reconciliation.view_reconciliation", order=60
         )

@@ -58,13 +58,15 @@ class Dashboard:
 
 # Tiles other apps add (the exception queue registers its own from its
 # AppConfig.ready, so revops imports none of them): each provider takes the
-# user and returns the tiles that user may see.
-_TILE_PROVIDERS: list[Callable[[object], list[Tile]]] = []
+# user and returns the tiles that user may see. They follow revops' own tiles
+# by `order` (like the navigation), not by the order apps happen to load in.
+_TILE_PROVIDERS: list[tuple[int, Callable[[object], list[Tile]]]] = []
 
 
-def register_tiles(provider: Callable[[object], list[Tile]]) -> None:
-    if provider not in _TILE_PROVIDERS:
-        _TILE_PROVIDERS.append(provider)
+def register_tiles(provider: Callable[[object], list[Tile]], *, order: int = 100) -> None:
+    if all(registered is not provider for _, registered in _TILE_PROVIDERS):
+        _TILE_PROVIDERS.append((order, provider))
+        _TILE_PROVIDERS.sort(key=lambda entry: entry[0])
 
 
 def _tile(label: str, qs: QuerySet, url_name: str, query: str = "") -> Tile:
@@ -124,7 +126,7 @@ def dashboard(user=None) -> Dashboard:
         _tile("Payments with unapplied cash", unapplied, "payment_list", "unapplied_cash=on"),
     ]
     if user is not None:
-        for provider in _TILE_PROVIDERS:
+        for _order, provider in _TILE_PROVIDERS:
             tiles.extend(provider(user))
     open_ar, cash, totals_at = money_totals()
     slas, slas_at = dashboard_sla_counts()

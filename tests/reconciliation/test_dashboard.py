@@ -47,6 +47,8 @@ def test_it_counts_open_breaks_and_links_to_them_in_the_queue(client, analyst, e
     shown, html = tiles(client, analyst)
     assert ExceptionItem.objects.filter(code="RECONCILIATION_BREAK", status="new").count() == 2  # INV-1, ns-9
     assert shown["Open reconciliation breaks"].count == 2
+    labels = list(shown)  # the queue's own tiles first, then reconciliation's, whatever order apps load in
+    assert labels.index("Exceptions breaching SLA") < labels.index("Open reconciliation breaks")
     assert 'href="/exceptions/?code=RECONCILIATION_BREAK"' in html
     queue = client.get("/exceptions/", {"code": "RECONCILIATION_BREAK"})
     assert queue.status_code == 200 and len(queue.context["rows"]) == 2
