@@ -56,7 +56,7 @@ OPEN_CONSTRAINT = "exception_one_open_per_dedupe_key"
 RESUBMITTABLE = (Status.NEW, Status.IN_REVIEW)
 RESUBMIT_SUCCESS_NOTE = "Resubmitted successfully"
 TITLE_MAX = 200
-_REASON_EXCERPT = 300
+REASON_EXCERPT = 300
 
 
 def exception_open(
@@ -99,7 +99,7 @@ def exception_open(
     dedupe_key = _required(dedupe_key, "dedupe_key", "An exception needs a dedupe key.")
     if len(dedupe_key) > DEDUPE_KEY_MAX:
         raise field_error("dedupe_key", f"A dedupe key has at most {DEDUPE_KEY_MAX} characters.")
-    title = _shorten(_required(title, "title", "An exception needs a title."), TITLE_MAX)
+    title = shorten(_required(title, "title", "An exception needs a title."), TITLE_MAX)
     step_key = (step_key or "").strip()
     if not STEP_KEY_RE.match(step_key):
         raise field_error("step_key", f"{step_key!r} is not a step key (e.g. 'stripe.invoice').")
@@ -161,10 +161,10 @@ def exception_open(
                 raise field_error("subject", "An exception can only concern a saved object.")
             item.content_type = ContentType.objects.get_for_model(subject)
             item.object_id = subject.pk
-            item.object_label = _shorten(str(subject), 200)
+            item.object_label = shorten(str(subject), 200)
         rule = apply_routing(item, opened_at=now)
         routed = f" (routed to {item.team} by rule {rule.name})" if rule is not None else ""
-        stamp(item, actor, f"Opened: {_shorten(title, _REASON_EXCERPT)}{routed}")
+        stamp(item, actor, f"Opened: {shorten(title, REASON_EXCERPT)}{routed}")
         try:
             with transaction.atomic():
                 item.save()
@@ -212,7 +212,7 @@ def _seen_again(item: ExceptionItem, seen: dict[str, Any], *, now, actor: Actor)
         item.amount, item.currency = seen["amount"], seen["currency"]
     if reopened:
         item.status = Status.NEW
-        reason = f"Failed again after resubmission: {_shorten(item.message or item.title, _REASON_EXCERPT)}"
+        reason = f"Failed again after resubmission: {shorten(item.message or item.title, REASON_EXCERPT)}"
     else:
         reason = f"Seen again ({item.occurrences} times)"
     stamp(item, actor, reason)
@@ -355,7 +355,7 @@ def _reopen_after_failure(
     item.error_details = keep_known_paths(normalise_error_details(details), item.error_details)
     item.occurrences += 1
     item.last_seen_at = max(timezone.now(), item.last_seen_at)
-    stamp(item, actor, f"Resubmission failed: {_shorten(message, _REASON_EXCERPT)}")
+    stamp(item, actor, f"Resubmission failed: {shorten(message, REASON_EXCERPT)}")
     item.save()
     return item
 
@@ -441,7 +441,7 @@ def _required(value: str | None, field: str, message: str) -> str:
     return value
 
 
-def _shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -33,15 +33,13 @@ from exceptions_queue.codes import DEDUPE_KEY_MAX, code_info
 from exceptions_queue.models import OPEN_STATUSES, ExceptionItem, Status
 from exceptions_queue.notifications import NOTIFY_AT_PRIORITY, notify_new_item
 from exceptions_queue.routing import routing_for, rules_in_order
-from exceptions_queue.services import normalise_error_details
+from exceptions_queue.services import REASON_EXCERPT, TITLE_MAX, normalise_error_details, shorten
 from revops.actors import Actor
 
 ITEMS = ExceptionItem._meta.db_table
 HISTORY = ExceptionItem.history.model._meta.db_table
 NEW_STAGE = "exq_stage_new"
 ID_STAGE = "exq_stage_ids"
-REASON_EXCERPT = 300
-TITLE_MAX = 200
 SQLITE_BATCH = 500
 
 # What a caller may give for each new item; the rest is set here as exception_open sets it.
@@ -130,11 +128,6 @@ def _stage_ids(cursor, ids: Iterable[int]) -> None:
     _stage(cursor, ID_STAGE, ["id"], ((pk,) for pk in ids))
 
 
-def _shorten(text: str, limit: int) -> str:
-    text = (text or "").strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 class _Routed:
     """What routing reads of an item, without building a model instance."""
 
@@ -152,7 +145,7 @@ def _new_row(
     if unknown:
         raise TypeError(f"Not fields open_many takes: {sorted(unknown)}")
     info = code_info(code)
-    title = _shorten(values.get("title", ""), TITLE_MAX)
+    title = shorten(values.get("title") or "", TITLE_MAX)
     dedupe_key = (values.get("dedupe_key") or "").strip()
     if not title or not dedupe_key or len(dedupe_key) > DEDUPE_KEY_MAX:
         raise ValueError(f"An item needs a title and a dedupe key of at most {DEDUPE_KEY_MAX} characters.")
@@ -171,7 +164,7 @@ def _new_row(
         message=(values.get("message") or "").strip(),
         error_details=normalise_error_details(values.get("error_details")),
         external_id=(values.get("external_id") or "").strip()[:255],
-        object_label=_shorten(values.get("object_label") or "", 200),
+        object_label=shorten(values.get("object_label") or "", 200),
         first_seen_at=now,
         last_seen_at=now,
         created_at=now,
@@ -181,7 +174,7 @@ def _new_row(
     rule, routing = routing_for(_Routed(row), opened_at=now, rules=rules)
     row.update(routing)
     suffix = f" (routed to {rule.team} by rule {rule.name})" if rule is not None else ""
-    row["_reason"] = f"Opened: {_shorten(title, REASON_EXCERPT)}{suffix}"
+    row["_reason"] = f"Opened: {shorten(title, REASON_EXCERPT)}{suffix}"
     return row
 
 
