@@ -18,12 +18,12 @@ with; the seeded generator and scorer (`reconciliation.scoring`) measure them.
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 
 from reconciliation import sql
 from reconciliation.sources import Scope, SideSource, Statement, select
+from reconciliation.statements.models import batch_transactions
 
 # An invoice number as payers write it: letters, then groups of letters and
 # digits, ending in digits (INV-000123, inv 000123, INV-DE01-000023,
@@ -90,28 +90,13 @@ def _entry_tokens(cursor, side: int) -> list[tuple[int, int, str]]:
     return [
         (row_id, side, token)
         for row_id, *texts, raw in cursor.fetchall()
-        for token in remittance_tokens(*texts, *batch_texts(raw))
+        for token in remittance_tokens(*texts, *_batch_texts(raw))
     ]
 
 
-def batch_texts(raw) -> list[str]:
-    """The references and remittance texts of the transactions a batch entry
-    holds (a camt entry with several <TxDtls>: one credit, several payers, each
-    naming their own invoice). Only the entry's own fields are columns."""
-    if isinstance(raw, str):  # SQLite hands JSON back as text
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return []
-    transactions = raw.get("transactions") if isinstance(raw, dict) else None
-    if not isinstance(transactions, list) or len(transactions) < 2:
-        return []
-    return [
-        str(tx.get(name) or "")
-        for tx in transactions
-        if isinstance(tx, dict)
-        for name in ("structured_reference", "end_to_end_id", "remittance_info")
-    ]
+def _batch_texts(raw) -> list[str]:
+    """A batch entry names no invoice itself; each of its transactions may."""
+    return [text for tx in batch_transactions(raw) for text in (tx["references"], tx["remittance_info"])]
 
 
 # The ranked rules a cash-application reconciliation starts with.

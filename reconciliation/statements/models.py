@@ -3,6 +3,8 @@ its booked and available balances, and each entry (a movement on the account).""
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -178,27 +180,34 @@ class BankEntry(models.Model):
 
     @property
     def batch_transactions(self) -> list[dict]:
-        """The transactions of a batch entry (one booking, several payers), as the
-        camt file listed them; empty for an ordinary entry."""
-        transactions = self.raw.get("transactions") if isinstance(self.raw, dict) else None
-        if not isinstance(transactions, list) or len(transactions) < 2:
+        return batch_transactions(self.raw)
+
+
+def batch_transactions(raw) -> list[dict]:
+    """The transactions of a batch entry (one booking, several payers), as the camt
+    file listed them in the entry's `raw`; empty for an ordinary entry. Each has its
+    amount, currency, party, references and remittance text."""
+    if isinstance(raw, str):  # JSON read with plain SQL on SQLite comes back as text
+        try:
+            raw = json.loads(raw)
+        except ValueError:
             return []
-        rows = []
-        for tx in transactions:
-            if not isinstance(tx, dict):
-                continue
-            end_to_end = tx.get("end_to_end_id") or ""
-            references = [
-                tx.get("structured_reference") or "",
-                "" if end_to_end == "NOTPROVIDED" else end_to_end,
-            ]
-            rows.append(
-                {
-                    "amount": tx.get("amount") or "",
-                    "currency": tx.get("currency") or "",
-                    "party": tx.get("debtor") or tx.get("creditor") or "",
-                    "references": " ".join(ref for ref in references if ref),
-                    "remittance_info": tx.get("remittance_info") or "",
-                }
-            )
-        return rows
+    transactions = raw.get("transactions") if isinstance(raw, dict) else None
+    if not isinstance(transactions, list) or len(transactions) < 2:
+        return []
+    rows = []
+    for tx in transactions:
+        if not isinstance(tx, dict):
+            continue
+        end_to_end = tx.get("end_to_end_id") or ""
+        references = [tx.get("structured_reference") or "", "" if end_to_end == "NOTPROVIDED" else end_to_end]
+        rows.append(
+            {
+                "amount": tx.get("amount") or "",
+                "currency": tx.get("currency") or "",
+                "party": tx.get("debtor") or tx.get("creditor") or "",
+                "references": " ".join(ref for ref in references if ref),
+                "remittance_info": tx.get("remittance_info") or "",
+            }
+        )
+    return rows
