@@ -3,11 +3,11 @@ the dashboard in `revops` imports nothing of this app)."""
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef
 
 from exceptions_queue.models import OPEN_STATUSES, ExceptionItem
 from reconciliation.breaks import CODE
-from reconciliation.models import Reconciliation, Run
+from reconciliation.models import Reconciliation, Run, newest_run
 from revops.selectors.dashboard import Tile, capped_count
 
 
@@ -19,16 +19,16 @@ def dashboard_tiles(user) -> list[Tile]:
             Tile("Open reconciliation breaks", *capped_count(breaks), "exceptions_queue:list", f"code={CODE}")
         )
     if user.has_perm("reconciliation.view_reconciliation"):
-        last_finished = Run.objects.filter(
-            reconciliation=OuterRef("pk"), status__in=(Run.Status.SUCCEEDED, Run.Status.FAILED)
-        ).order_by("-created_at", "-pk")
-        failing = Reconciliation.objects.filter(enabled=True).annotate(
-            last_status=Subquery(last_finished.values("status")[:1])
+        finished = (Run.Status.SUCCEEDED, Run.Status.FAILED)
+        failing = (
+            Reconciliation.objects.filter(enabled=True)
+            .annotate(last_finished=newest_run(OuterRef("pk"), finished))
+            .filter(last_finished__in=Run.objects.filter(status=Run.Status.FAILED).values("pk"))
         )
         tiles.append(
             Tile(
                 "Reconciliations whose last run failed",
-                *capped_count(failing.filter(last_status=Run.Status.FAILED)),
+                *capped_count(failing),
                 "reconciliation:list",
             )
         )

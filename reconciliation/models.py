@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from revops.models.base import (
     TimestampedModel,
@@ -245,6 +245,27 @@ class Run(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def lines_removed_note(self) -> str:
+        """Why a run past its retention shows no lines, for the person looking for them."""
+        if self.lines_removed_at is None:
+            return ""
+        return (
+            f"The report lines of run {self.pk} were removed on {self.lines_removed_at:%Y-%m-%d}: revops keeps a "
+            f"run's lines for {settings.REVOPS_RECONCILIATION_LINES_DAYS} days after it finished (an Integration "
+            "Admin sets this with REVOPS_RECONCILIATION_LINES_DAYS); its totals and the breaks it opened are kept, "
+            f"and the latest run of {self.reconciliation.name} always keeps its lines."
+        )
+
+
+def newest_run(reconciliation: OuterRef, statuses: tuple[str, ...]) -> Subquery:
+    """Id of the newest run in one of `statuses` of the reconciliation the outer query
+    names (`OuterRef("pk")` over reconciliations, `OuterRef("reconciliation")` over runs)."""
+    runs = Run.objects.filter(reconciliation=reconciliation, status__in=statuses).order_by(
+        "-created_at", "-pk"
+    )
+    return Subquery(runs.values("pk")[:1])
 
 
 class Outcome(models.TextChoices):

@@ -15,35 +15,29 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef
 from django.utils import timezone
 
-from reconciliation.models import Run, RunLine
+from reconciliation.models import Run, RunLine, newest_run
 
 RUNS_PER_SWEEP = 3
 
 
-def runs_with_old_lines(now: dt.datetime) -> list[int]:
-    """Runs whose lines are past the retention, oldest first, each reconciliation's
-    latest succeeded run left out."""
+def runs_with_old_lines(now: dt.datetime, limit: int) -> list[int]:
+    """Up to `limit` runs whose lines are past the retention, oldest first, each
+    reconciliation's latest succeeded run left out."""
     cutoff = now - dt.timedelta(days=settings.REVOPS_RECONCILIATION_LINES_DAYS)
-    latest = Run.objects.filter(
-        reconciliation=OuterRef("reconciliation"), status=Run.Status.SUCCEEDED
-    ).order_by("-created_at", "-pk")
-    old = (
-        Run.objects.filter(status=Run.Status.SUCCEEDED, finished_at__lt=cutoff, lines_removed_at__isnull=True)
-        .annotate(latest=Subquery(latest.values("pk")[:1]))
-        .order_by("finished_at", "pk")
-        .values_list("pk", "latest")
-    )
-    return [pk for pk, latest_pk in old if pk != latest_pk]
+    old = Run.objects.filter(
+        status=Run.Status.SUCCEEDED, finished_at__lt=cutoff, lines_removed_at__isnull=True
+    ).exclude(pk=newest_run(OuterRef("reconciliation"), (Run.Status.SUCCEEDED,)))
+    return list(old.order_by("finished_at", "pk").values_list("pk", flat=True)[:limit])
 
 
 def remove_old_lines(now: dt.datetime | None = None, *, limit: int = RUNS_PER_SWEEP) -> int:
     """Remove the lines of up to `limit` runs past the retention; returns how many runs."""
     now = now or timezone.now()
     removed = 0
-    for run_id in runs_with_old_lines(now)[:limit]:
+    for run_id in runs_with_old_lines(now, limit):
         with transaction.atomic():
             run = Run.objects.select_for_update().filter(pk=run_id, lines_removed_at__isnull=True).first()
             if run is None:

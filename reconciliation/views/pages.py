@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 
-from django.conf import settings
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -77,7 +76,6 @@ def run_detail(request, pk: int):
         "page": page,
         "outcomes": [(value, label) for value, label in Outcome.choices],
         "can_decide": request.user.has_perm(DECIDE) and outcome == Outcome.SUGGESTED,
-        "lines_removed": lines_removed_message(run) if run.lines_removed_at else "",
         "decide_form": DecideForm(),
     }
     if request.htmx and request.htmx.target == "results":
@@ -85,14 +83,6 @@ def run_detail(request, pk: int):
     if request.htmx and request.htmx.target == "run-status":
         return render(request, "reconciliation/run.html#status", context)
     return render(request, "reconciliation/run.html", context)
-
-
-def lines_removed_message(run: Run) -> str:
-    return (
-        f"The report lines of run {run.pk} were removed on {run.lines_removed_at:%Y-%m-%d}, "
-        f"{settings.REVOPS_RECONCILIATION_LINES_DAYS} days after it finished (REVOPS_RECONCILIATION_LINES_DAYS); "
-        "its totals and the breaks it opened are kept. A later run of the reconciliation has its own lines."
-    )
 
 
 class _Echo:
@@ -127,7 +117,7 @@ def run_export(request, pk: int):
     """The run's lines as CSV, streamed (a million lines never sit in memory)."""
     run = get_object_or_404(Run.objects.select_related("reconciliation"), pk=pk)
     if run.lines_removed_at is not None:
-        return HttpResponse(lines_removed_message(run), status=410, content_type="text/plain; charset=utf-8")
+        return HttpResponse(run.lines_removed_note, status=410, content_type="text/plain; charset=utf-8")
     wanted = request.GET.get("outcome", "")
     if wanted and wanted not in Outcome.values:
         raise Http404("No such outcome.")
