@@ -345,6 +345,19 @@ def exception_resubmit(
     return _close(item, status=Status.RESOLVED, actor=actor, note=RESUBMIT_SUCCESS_NOTE)
 
 
+@transaction.atomic
+def exception_resubmission_failed(
+    *, item: ExceptionItem, actor: Actor, message: str, details: Iterable[Any] = ()
+) -> ExceptionItem:
+    """A resubmission its handler left pending (`RESUBMIT_PENDING`) failed later, in
+    the owning step's own time: the item goes back to `new` saying why. An item no
+    longer waiting on its resubmission is left as it is."""
+    locked = ExceptionItem.objects.select_for_update().get(pk=item.pk)
+    if locked.status != Status.RESUBMITTED:
+        return locked
+    return _reopen_after_failure(locked, actor=actor, message=message, details=details)
+
+
 def _reopen_after_failure(
     item: ExceptionItem, *, actor: Actor, message: str, details: Iterable[Any]
 ) -> ExceptionItem:

@@ -19,7 +19,7 @@ from django.db.models import Q
 
 from exceptions_queue.models import ExceptionItem, Status
 from exceptions_queue.registry import RESUBMIT_PENDING, ResubmitFailed
-from exceptions_queue.services import exception_open
+from exceptions_queue.services import exception_resubmission_failed
 from reconciliation import runs
 from reconciliation.breaks import key_prefix, parse_break_key
 from reconciliation.models import Outcome, Reconciliation, Run
@@ -107,20 +107,4 @@ def reopen_resubmissions(recon: Reconciliation, message: str, actor: Actor) -> i
 
 
 def _reopen(item: ExceptionItem, message: str, actor: Actor) -> None:
-    # Opening the same dedupe key again is how the queue reopens an item waiting on
-    # a resubmission (counted again, back to `new`, "Failed again after resubmission").
-    exception_open(
-        code=item.code,
-        dedupe_key=item.dedupe_key,
-        title=item.title,
-        message=message,
-        step_key=item.step_key,
-        actor=actor,
-        source_system=item.source_system,
-        legal_entity=item.legal_entity,
-        amount=item.amount,
-        currency=item.currency,
-        external_id=item.external_id,
-        customer=item.customer,
-        error_details=item.error_details,
-    )
+    exception_resubmission_failed(item=item, actor=actor, message=message, details=item.error_details)

@@ -357,6 +357,23 @@ def test_a_queued_resubmission_waits_for_the_pipeline(item, me, handler):
     assert reopened.message == "ERP says the period is closed"
 
 
+def test_a_pending_resubmission_that_fails_later_goes_back_saying_why(item, me, handler):
+    handler.effect = lambda item, correction, actor: RESUBMIT_PENDING
+    waiting = exception_resubmit(item=item, actor=me, reason="Queued")
+    reopened = services.exception_resubmission_failed(
+        item=waiting, actor=me, message="The run failed: disk full"
+    )
+    assert (reopened.status, reopened.occurrences, reopened.message) == (
+        S.NEW,
+        2,
+        "The run failed: disk full",
+    )
+    assert reopened.history.first().history_change_reason == "Resubmission failed: The run failed: disk full"
+    # No longer waiting: a late failure changes nothing.
+    again = services.exception_resubmission_failed(item=reopened, actor=me, message="Late")
+    assert (again.status, again.occurrences, again.message) == (S.NEW, 2, "The run failed: disk full")
+
+
 def test_an_unexpected_fault_rolls_the_whole_resubmission_back(item, me, handler):
     def crash(item, correction, actor):
         raise RuntimeError("connection reset")
