@@ -31,7 +31,8 @@ class ExternalRef(models.Model):
     system = models.CharField(max_length=64)
     object_type = models.CharField(max_length=32, choices=OBJECT_TYPES)
     external_id = models.CharField(max_length=255)
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    # No index of its own: external_ref_target starts with it.
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, db_index=False)
     object_id = models.PositiveBigIntegerField()
     target = GenericForeignKey("content_type", "object_id")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -64,7 +65,8 @@ class BusinessEvent(models.Model):
     corrected by new events, never edited."""
 
     type = models.CharField(max_length=64)
-    subject_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    # No index of its own: event_subject starts with it.
+    subject_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, db_index=False)
     subject_id = models.PositiveBigIntegerField()
     subject = GenericForeignKey("subject_type", "subject_id")
     subject_label = models.CharField(max_length=200)
