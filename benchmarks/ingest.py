@@ -46,7 +46,9 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/revops_bench_ingest"
 PAGE = 500
 
 
-def _synthetic_kind(total: int, page: int = PAGE):
+def _synthetic_kind(total: int, page: int = PAGE, *, distinct: bool = False):
+    """The synthetic connector kind; with `distinct`, each connector's ids and
+    numbers carry its own id, so several connectors can load side by side."""
     import datetime as dt
     from decimal import Decimal
 
@@ -74,13 +76,18 @@ def _synthetic_kind(total: int, page: int = PAGE):
             return Page(records, {"offset": end}, done=end >= limit)
 
         def _record(self, stream, i):
+            tag = f"k{self.connector.pk}_" if distinct else ""
             if stream == "customer":
-                payload = {"id": f"cus_{i:08d}", "name": f"Synthetic Customer {i:08d} Ltd", "currency": "USD"}
+                payload = {
+                    "id": f"{tag}cus_{i:08d}",
+                    "name": f"Synthetic Customer {tag}{i:08d} Ltd",
+                    "currency": "USD",
+                }
                 return RawRecord("customer", payload["id"], payload, "customer", "000000000001")
             payload = {
-                "id": f"in_{i:08d}",
-                "number": f"SYN-{i:08d}",
-                "customer": f"cus_{i % customers:08d}",
+                "id": f"{tag}in_{i:08d}",
+                "number": f"SYN-{tag}{i:08d}",
+                "customer": f"{tag}cus_{i % customers:08d}",
                 "lines": [["Platform fee", "100.00", "8.00"], ["Seats", "250.00", "20.00"]],
             }
             return RawRecord("invoice", payload["id"], payload, "invoice", "000000000001")
@@ -261,6 +268,95 @@ def _pipeline(statements):
     )
 
 
+def _parallel(records: int, connectors: int, page: int) -> tuple[float, float, float]:
+    """`connectors` synthetic connectors, `records` // `connectors` records each,
+    synced at the same time, each by its own process (as Django-Q2 workers run
+    one sync run per connector): the aggregate records/s from the first start
+    to the last end, the elapsed seconds, and the CPU a record costs (the
+    processes and their PostgreSQL backends)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from connectors import engine
+    from connectors.base import _KINDS
+    from connectors.models import Connector
+    from revops.models import LegalEntity
+
+    _KINDS.pop("synthetic", None)
+    _synthetic_kind(records // connectors, page, distinct=True)
+    _empty_tables()
+    entity = LegalEntity.objects.create(
+        code="US01", name="Bench Inc.", country="US", functional_currency="USD"
+    )
+    runs = [
+        engine.run_create(
+            connector=Connector.objects.create(name=f"synthetic {k}", kind="synthetic", legal_entity=entity),
+            trigger="manual",
+        ).pk
+        for k in range(1, connectors + 1)
+    ]
+    connections.close_all()  # each process opens its own
+    context = multiprocessing.get_context("fork")
+    ready, results = context.Barrier(connectors), context.Queue()
+    workers = [context.Process(target=_sync_worker, args=(run_id, ready, results)) for run_id in runs]
+    for worker in workers:
+        worker.start()
+    done = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    if any(read is None for read, *_ in done):
+        raise SystemExit("a parallel sync run did not finish")
+    read = sum(row[0] for row in done)
+    elapsed = max(row[2] for row in done) - min(row[1] for row in done)
+    return read / elapsed, elapsed, sum(row[3] for row in done) / read
+
+
+def _sync_worker(run_id: int, ready, results) -> None:
+    """One connector's sync run in this process, started with the others."""
+    from django.db import connection
+
+    from connectors import engine
+    from revops.services import bulk_rows
+
+    bulk_rows._GROWTH.clear()
+    try:
+        connection.ensure_connection()
+        backend = _backend_cpu() or 0.0
+        ready.wait()
+        python, started = time.process_time(), time.monotonic()
+        run = engine.execute_run(run_id)
+        ended = time.monotonic()
+        cpu = time.process_time() - python + (_backend_cpu() or 0.0) - backend
+        results.put((run.read if run and run.status == "succeeded" else None, started, ended, cpu))
+    except BaseException:
+        results.put((None, 0.0, 0.0, 0.0))
+        raise
+    finally:
+        connection.close()
+
+
+def _report_parallel(args, single: float, single_cpu: float) -> None:
+    k = args.connectors
+    rates, elapsed, cpus = [], [], []
+    for attempt in range(1, args.repeat + 1):
+        rate, seconds, cpu = _parallel(args.records, k, args.page)
+        rates.append(rate)
+        elapsed.append(seconds)
+        cpus.append(cpu)
+        print(
+            f"parallel run {attempt}: {k} connectors in parallel ({k} processes, {args.records // k:,} records "
+            f"each) in {seconds:.1f} s = {rate:,.0f} records/s together, {cpu * 1e6:,.0f} µs CPU a record"
+        )
+    rate = statistics.median(rates)
+    print(
+        f"{k} CONNECTORS IN PARALLEL ({k} sync runs at once, one process each, as {k} Django-Q2 workers "
+        f"would run them), median of {args.repeat}: {rate:,.0f} records/s together, against "
+        f"{single:,.0f} records/s for one connector in this invocation ({rate / single:.2f}×); "
+        f"{statistics.median(cpus) * 1e6:,.0f} µs CPU a record against {single_cpu * 1e6:,.0f} µs"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -277,6 +373,13 @@ def main() -> None:
         help="records of consecutive pages per transaction (REVOPS_SYNC_BATCH_RECORDS; default: its setting)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; medians are reported")
+    parser.add_argument(
+        "--connectors",
+        type=int,
+        default=1,
+        help="also sync the records split across K connectors at the same time, one process each, "
+        "and print their aggregate rate beside the single connector's (default 1: no parallel runs)",
+    )
     parser.add_argument("--profile-records", type=int, default=2_000, help="0: no profile")
     parser.add_argument(
         "--baseline-records",
@@ -330,6 +433,8 @@ def main() -> None:
         f"{cpu_row * 1e6:,.0f} µs a baseline row (ratio {cpu_row / cpu_record:.2f}); Python and PostgreSQL "
         f"take turns, so on an idle machine about {1 / cpu_record:,.0f} records/s"
     )
+    if args.connectors > 1:
+        _report_parallel(args, pipeline, cpu_record)
     print(f"machine after the runs: load average {load_average()}")
 
     elapsed, timings, cpu = sorted(phases, key=lambda p: p[0])[len(phases) // 2]
