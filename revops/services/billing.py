@@ -85,7 +85,9 @@ def header_totals(lines: list[tuple[Decimal, Decimal]], tax_mode: str) -> tuple[
     return subtotal, tax_total, total
 
 
-def _build_lines(specs: list[InvoiceLineSpec], currency: str, tax_mode: str) -> list[InvoiceLine]:
+def line_values(specs: list[InvoiceLineSpec], currency: str, tax_mode: str) -> list[dict]:
+    """Each line's field values (for `model_instance(InvoiceLine, …)`), checked
+    and computed from its spec (pure)."""
     if not specs:
         raise field_error("lines", "An invoice needs at least one line.")
     built = []
@@ -110,23 +112,20 @@ def _build_lines(specs: list[InvoiceLineSpec], currency: str, tax_mode: str) -> 
         if tax_mode == TaxMode.INCLUSIVE and tax > amount:
             raise field_error(f"lines[{number}].tax_amount", "Included tax cannot exceed the line amount.")
         built.append(
-            model_instance(
-                InvoiceLine,
-                {
-                    "line_number": number,
-                    "product": spec.product,
-                    "contract_line": spec.contract_line,
-                    "description": (spec.description or "").strip()[:300] or "(no description)",
-                    "quantity": quantity,
-                    "unit_amount": unit_amount,
-                    "amount": amount,
-                    "tax_amount": tax,
-                    "tax_rate": rate,
-                    "tax_jurisdiction": spec.tax_jurisdiction,
-                    "period_start": spec.period_start,
-                    "period_end": spec.period_end,
-                },
-            )
+            {
+                "line_number": number,
+                "product": spec.product,
+                "contract_line": spec.contract_line,
+                "description": (spec.description or "").strip()[:300] or "(no description)",
+                "quantity": quantity,
+                "unit_amount": unit_amount,
+                "amount": amount,
+                "tax_amount": tax,
+                "tax_rate": rate,
+                "tax_jurisdiction": spec.tax_jurisdiction,
+                "period_start": spec.period_start,
+                "period_end": spec.period_end,
+            }
         )
     return built
 
@@ -171,7 +170,7 @@ def invoice_number_taken(legal_entity: LegalEntity, number: str) -> DomainValida
     return field_error("number", f"Invoice {number} already exists in {legal_entity.code}.")
 
 
-def invoice_build(
+def invoice_draft(
     *,
     number: str,
     customer: Customer,
@@ -186,11 +185,15 @@ def invoice_build(
     lines: list[InvoiceLineSpec],
     expected_total: Decimal | None,
     memo: str,
-) -> tuple[Invoice, list[InvoiceLine]]:
-    """An unsaved draft invoice and its lines, totals computed from the lines and
-    checked (pure); call after `invoice_header`."""
-    built = _build_lines(lines, currency, tax_mode)
-    subtotal, tax_total, total = header_totals([(line.amount, line.tax_amount) for line in built], tax_mode)
+) -> tuple[Invoice, list[dict]]:
+    """An unsaved draft invoice and its lines' field values (`line_values`:
+    bulk creation writes them as rows without building a model for each),
+    totals computed from the lines and checked (pure); call after
+    `invoice_header`."""
+    built = line_values(lines, currency, tax_mode)
+    subtotal, tax_total, total = header_totals(
+        [(line["amount"], line["tax_amount"]) for line in built], tax_mode
+    )
     if total < 0:
         raise field_error("lines", "An invoice total cannot be negative; issue a credit note instead.")
     if expected_total is not None and quantize(expected_total, currency) != total:
@@ -262,7 +265,7 @@ def invoice_create(
     )
     if Invoice.objects.filter(legal_entity=legal_entity, number=number).exists():
         raise invoice_number_taken(legal_entity, number)
-    invoice, built = invoice_build(
+    invoice, line_fields = invoice_draft(
         number=number,
         customer=customer,
         contract=contract,
@@ -279,8 +282,8 @@ def invoice_create(
     )
     stamp(invoice, actor, reason)
     invoice.save()
-    for line in built:
-        line.invoice = invoice
+    for values in line_fields:
+        line = model_instance(InvoiceLine, {**values, "invoice": invoice})
         stamp(line, actor, reason)
         line.save()
     if issue:

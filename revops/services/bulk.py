@@ -56,7 +56,7 @@ from revops.services.bulk_rows import (
     rows_insert,
     timed,
 )
-from revops.validators import model_instance
+from revops.validators import model_instance, model_values
 
 T = TypeVar("T")
 _STORED = Decimal(1).scaleb(-AMOUNT_PLACES)
@@ -388,7 +388,7 @@ def invoices_create_many(
             )
         )
         refs = _ExternalIds(system, "invoice", [specs[index].external_id for index in headers])
-        built: dict[int, tuple[Invoice, list[InvoiceLine]]] = {}
+        built: dict[int, tuple[Invoice, list[dict[str, Any]]]] = {}
         links: dict[int, str] = {}
         for index, (legal_entity, currency, due_date) in headers.items():
             spec = specs[index]
@@ -396,7 +396,7 @@ def invoices_create_many(
                 result.rejected[index] = billing.invoice_number_taken(legal_entity, spec.number)
                 continue
             try:
-                made = billing.invoice_build(
+                made = billing.invoice_draft(
                     number=spec.number,
                     customer=spec.customer,
                     contract=spec.contract,
@@ -437,8 +437,20 @@ def _as_stored(invoice: Invoice) -> None:
         setattr(invoice, name, Decimal(getattr(invoice, name)).quantize(_STORED))
 
 
+def _line_rows(items: list[tuple[Invoice, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """Insertable rows of the saved invoices' lines (no model built for each: the
+    rows are all that is written)."""
+    rows = []
+    for invoice, its_lines in items:
+        for values in its_lines:
+            row = model_values(InvoiceLine, {**values, "invoice": invoice})
+            del row["id"]
+            rows.append(row)
+    return rows
+
+
 def _write_invoices(
-    items: list[tuple[Invoice, list[InvoiceLine]]],
+    items: list[tuple[Invoice, list[dict[str, Any]]]],
     issue: list[bool],
     links: list,
     system: str,
@@ -450,9 +462,13 @@ def _write_invoices(
     now = timezone.now()
     issued_at = now + _ISSUED_AFTER
     invoices = [invoice for invoice, _ in items]
-    lines = [line for _, its_lines in items for line in its_lines]
     ids = _pools(
-        {Invoice: len(invoices), InvoiceLine: len(lines), BusinessEvent: sum(issue), ExternalRef: len(links)}
+        {
+            Invoice: len(invoices),
+            InvoiceLine: sum(len(its_lines) for _, its_lines in items),
+            BusinessEvent: sum(issue),
+            ExternalRef: len(links),
+        }
     )
     with timed("canonical"):
         for invoice in invoices:
@@ -482,14 +498,8 @@ def _write_invoices(
         differs=("status", "updated_at"),
     )
     with timed("canonical"):
-        for invoice, its_lines in items:
-            for line in its_lines:
-                line.invoice = invoice
-        line_rows = model_rows(lines)
+        line_rows = _line_rows(items)
     rows_insert(InvoiceLine, line_rows, ids=ids.get(InvoiceLine, True))
-    for line, row in zip(lines, line_rows, strict=True):
-        line.pk = row["id"]
-        line._state.adding = False
     history_insert(InvoiceLine, line_rows, history_type="+", actor=actor, reason=reason, when=now)
     issued = [invoice for invoice, wanted in zip(invoices, issue, strict=True) if wanted]
     issued_rows = [row for row, wanted in zip(rows, issue, strict=True) if wanted]
