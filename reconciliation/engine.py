@@ -14,8 +14,12 @@ statements over the records no earlier rule took:
    suggesting rule takes pairs that are each other's best (smallest difference,
    then gap). For 1:N and N:1, parts with a single candidate whole are summed
    per whole and taken when the sum is within tolerance;
-3. the chosen pairs go to `recon_line` under a group number (the row id of the
-   group's first record, so numbering needs no sort), and leave the pool.
+3. the chosen pairs go to `recon_line` (matched) or `recon_suggestion` under a
+   group number (the row id of the group's first record, so numbering needs no
+   sort), and leave the pool. The first rule to pick anything writes its choice
+   straight there (nothing is there yet); later ones through `recon_pick`, whose
+   rows also tell what leaves the pool. Suggestions, a few thousand, have a
+   table of their own so that reading them never scans the million matches.
 
 The first rule reads `recon_side` whole (nothing is taken yet); what it leaves
 — a few percent — is copied to `recon_pool`, and later rules read only that,
@@ -112,6 +116,7 @@ def _tables() -> dict[str, str]:
     row_id = "row_id BIGSERIAL" if sql.is_postgres() else "row_id INTEGER PRIMARY KEY"
     pair = "l_id BIGINT NOT NULL, r_id BIGINT NOT NULL"
     keys = "left_key VARCHAR(255) NOT NULL, right_key VARCHAR(255) NOT NULL"
+    chosen = f"{pair}, group_no BIGINT NOT NULL, rule_id BIGINT, outcome VARCHAR(10) NOT NULL, decided VARCHAR(10) NOT NULL"
     record = """side SMALLINT NOT NULL, source_key VARCHAR(255) NOT NULL,
             source_id BIGINT, reference VARCHAR(255) NOT NULL, customer_key VARCHAR(100) NOT NULL,
             label VARCHAR(255) NOT NULL, record_date DATE, amount NUMERIC(20, 4) NOT NULL,
@@ -122,9 +127,9 @@ def _tables() -> dict[str, str]:
         "recon_pool": f"row_id BIGINT NOT NULL PRIMARY KEY, {record}",
         "recon_token": "row_id BIGINT NOT NULL, side SMALLINT NOT NULL, token VARCHAR(255) NOT NULL",
         "recon_cand": f"{pair}, diff NUMERIC(20, 4) NOT NULL, gap INTEGER NOT NULL",
-        "recon_pick": f"{pair}, group_no BIGINT NOT NULL",
-        "recon_line": f"""{pair}, group_no BIGINT NOT NULL, rule_id BIGINT, outcome VARCHAR(10) NOT NULL,
-            decided VARCHAR(10) NOT NULL""",
+        "recon_pick": chosen,
+        "recon_line": chosen,
+        "recon_suggestion": chosen,
         "recon_open": "row_id BIGINT NOT NULL, side SMALLINT NOT NULL, token VARCHAR(255) NOT NULL",
         "recon_probe": "side SMALLINT NOT NULL, source_key VARCHAR(255) NOT NULL",
         "recon_shared": pair,
@@ -146,24 +151,31 @@ class Engine:
         """The table of records no rule has taken yet."""
         return "recon_pool" if self.pooled else "recon_side"
 
-    def _take_picks(self) -> None:
-        """Remove the records just picked from the pool (making it, after the first rule)."""
+    @staticmethod
+    def _chosen(outcome: str) -> str:
+        """The table of the pairs chosen with this outcome."""
+        return "recon_line" if outcome == AUTO else "recon_suggestion"
+
+    def _take_picks(self, picks: str) -> None:
+        """Remove the records just chosen (the pairs in `picks`) from the pool,
+        making it on the first choice: nothing was chosen before, so `picks` is
+        then the table of chosen pairs itself."""
         if not self.pooled:
-            # Each side against its own column of the lines: two hash anti-joins of one side each.
+            # Each side against its own column of the pairs: two hash anti-joins of one side each.
             self.run(
                 f"""INSERT INTO recon_pool ({SIDE_TABLE_COLUMNS})
                 SELECT {SIDE_TABLE_COLUMNS} FROM recon_side s
-                WHERE s.side = {LEFT} AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.l_id = s.row_id)
+                WHERE s.side = {LEFT} AND NOT EXISTS (SELECT 1 FROM {picks} x WHERE x.l_id = s.row_id)
                 UNION ALL
                 SELECT {SIDE_TABLE_COLUMNS} FROM recon_side s
-                WHERE s.side = {RIGHT} AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.r_id = s.row_id)"""
+                WHERE s.side = {RIGHT} AND NOT EXISTS (SELECT 1 FROM {picks} x WHERE x.r_id = s.row_id)"""
             )
             self._analyze("recon_pool")
             self.pooled = True
             return
         self.run(
-            """DELETE FROM recon_pool WHERE row_id IN (SELECT l_id FROM recon_pick)
-            OR row_id IN (SELECT r_id FROM recon_pick)"""
+            f"""DELETE FROM recon_pool WHERE row_id IN (SELECT l_id FROM {picks})
+            OR row_id IN (SELECT r_id FROM {picks})"""
         )
 
     def run(self, statement: str, params: Iterable = ()) -> None:
@@ -277,7 +289,7 @@ class Engine:
                 VALUES (%s, %s, %s, NULL, %s, 'confirmed')""",
                 [(left, right, members[left], AUTO) for left, right in found],
             )
-            self._take_picks()
+            self._take_picks("recon_line")
         groups = len(set(members.values()))
         self.groups[AUTO] += groups
         return groups
@@ -287,15 +299,18 @@ class Engine:
     def apply(self, rule: RuleSpec) -> int:
         """Apply one rule to the records still open; returns the groups it made."""
         self.run("DELETE FROM recon_cand")
-        self.run("DELETE FROM recon_pick")
         whole = {"1:1": None, "1:N": "l", "N:1": "r"}[rule.cardinality]
         self._candidates(rule, whole=whole)
+        # The first choice goes straight to its table (a million pairs are not copied twice).
+        target = "recon_pick" if self.pooled else self._chosen(rule.outcome)
+        if self.pooled:
+            self.run("DELETE FROM recon_pick")
         pairs = None
         if whole is None:
-            pairs = self._pick_one_to_one(rule)
+            pairs = self._pick_one_to_one(rule, target)
         else:
-            self._pick_split(rule, whole=whole)
-        return self._commit_picks(rule, pairs=pairs)
+            self._pick_split(rule, target, whole=whole)
+        return self._commit_picks(rule, target, pairs=pairs)
 
     def _tolerance(self, left: str, right: str, rule: RuleSpec) -> tuple[str, list]:
         larger = sql.greatest(f"ABS({left})", f"ABS({right})")
@@ -385,30 +400,39 @@ class Engine:
             params,
         )
 
-    def _pick_one_to_one(self, rule: RuleSpec) -> int:
+    @staticmethod
+    def _insert_picks(rule: RuleSpec, target: str) -> tuple[str, list]:
+        """The start of a statement choosing pairs into `target`: the SELECT that
+        follows gives l_id, r_id and group_no."""
+        return (
+            f"INSERT INTO {target} (rule_id, outcome, decided, l_id, r_id, group_no) SELECT %s, %s, '', ",
+            [rule.id, rule.outcome],
+        )
+
+    def _pick_one_to_one(self, rule: RuleSpec, target: str) -> int:
         """Returns the pairs picked: each is a group of its own."""
+        insert, params = self._insert_picks(rule, target)
         if rule.outcome == AUTO:
             # Each other's only candidate: two hash anti-joins, no sort.
             # (A pair is a candidate once: the other references' pairs leave out same-reference ones.)
             return self.count(
-                """INSERT INTO recon_pick (l_id, r_id, group_no)
-                SELECT c.l_id, c.r_id, c.l_id FROM recon_cand c
+                f"""{insert} c.l_id, c.r_id, c.l_id FROM recon_cand c
                 WHERE NOT EXISTS (SELECT 1 FROM recon_cand o WHERE o.l_id = c.l_id AND o.r_id <> c.r_id)
-                  AND NOT EXISTS (SELECT 1 FROM recon_cand o WHERE o.r_id = c.r_id AND o.l_id <> c.l_id)"""
+                  AND NOT EXISTS (SELECT 1 FROM recon_cand o WHERE o.r_id = c.r_id AND o.l_id <> c.l_id)""",
+                params,
             )
-            return
         # Each other's best: smallest difference, then smallest gap, then the earlier record.
         return self.count(
-            """INSERT INTO recon_pick (l_id, r_id, group_no)
-            SELECT l_id, r_id, l_id FROM (
+            f"""{insert} l_id, r_id, l_id FROM (
                 SELECT l_id, r_id,
                     ROW_NUMBER() OVER (PARTITION BY l_id ORDER BY diff, gap, r_id) AS rl,
                     ROW_NUMBER() OVER (PARTITION BY r_id ORDER BY diff, gap, l_id) AS rr
                 FROM recon_cand
-            ) ranked WHERE rl = 1 AND rr = 1"""
+            ) ranked WHERE rl = 1 AND rr = 1""",
+            params,
         )
 
-    def _pick_split(self, rule: RuleSpec, *, whole: str) -> None:
+    def _pick_split(self, rule: RuleSpec, target: str, *, whole: str) -> None:
         """One whole, several parts: parts with a single candidate whole, summed."""
         whole_id, part_id = ("l_id", "r_id") if whole == "l" else ("r_id", "l_id")
         tolerance, params = self._tolerance("w.amount", "sums.total", rule)
@@ -417,9 +441,9 @@ class Engine:
             condition, values = self._tolerance("w.tax_amount", "sums.tax_total", rule)
             tax = f" AND {condition}"
             params += values
+        insert, chosen = self._insert_picks(rule, target)
         self.run(
-            f"""INSERT INTO recon_pick (l_id, r_id, group_no)
-            SELECT c.l_id, c.r_id, c.{whole_id}
+            f"""{insert} c.l_id, c.r_id, c.{whole_id}
             FROM recon_cand c
             JOIN (
                 SELECT sums.whole_id FROM (
@@ -431,21 +455,23 @@ class Engine:
                 WHERE {tolerance}{tax}
             ) taken ON taken.whole_id = c.{whole_id}
             WHERE c.{part_id} IN (SELECT {part_id} FROM recon_cand GROUP BY {part_id} HAVING COUNT(*) = 1)""",
-            params,
+            chosen + params,
         )
 
-    def _commit_picks(self, rule: RuleSpec, *, pairs: int | None) -> int:
-        """Picks into the lines; `pairs` when each pick is a group of its own (1:1)."""
-        self.run(
-            """INSERT INTO recon_line (l_id, r_id, group_no, rule_id, outcome, decided)
-            SELECT l_id, r_id, group_no, %s, %s, '' FROM recon_pick""",
-            [rule.id, rule.outcome],
-        )
+    def _commit_picks(self, rule: RuleSpec, picks: str, *, pairs: int | None) -> int:
+        """The pairs just chosen into `picks` join the chosen ones (they are there
+        already when `picks` is that table) and leave the pool; `pairs` when each
+        pick is a group of its own (1:1)."""
         if pairs is None:
-            pairs = self.value("SELECT COUNT(DISTINCT group_no) FROM recon_pick")
+            pairs = self.value(f"SELECT COUNT(DISTINCT group_no) FROM {picks}")
         made = int(pairs or 0)
         if made:
-            self._take_picks()
+            if picks == "recon_pick":
+                self.run(
+                    f"""INSERT INTO {self._chosen(rule.outcome)} (l_id, r_id, group_no, rule_id, outcome, decided)
+                    SELECT l_id, r_id, group_no, rule_id, outcome, decided FROM recon_pick"""
+                )
+            self._take_picks(picks)
         self.groups[rule.outcome] += made
         return made
 
@@ -463,6 +489,7 @@ class Engine:
         # How many lines each outcome has, so that the matched million is joined by hashing
         # and the few suggestions through the key.
         self._analyze("recon_line")
+        self._analyze("recon_suggestion")
 
         def written(outcome: str, statement: str, params: list) -> None:
             before = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
@@ -481,11 +508,10 @@ class Engine:
             written(
                 outcome,
                 f"""{insert} SELECT %s, x.outcome, x.group_no, x.rule_id, x.decided, l.currency, {left}, {right}
-                FROM recon_line x
+                FROM {self._chosen(outcome)} x
                 JOIN recon_side l ON l.row_id = x.l_id AND l.side = {LEFT}
-                JOIN recon_side r ON r.row_id = x.r_id AND r.side = {RIGHT}
-                WHERE x.outcome = %s""",
-                [run_id, outcome],
+                JOIN recon_side r ON r.row_id = x.r_id AND r.side = {RIGHT}""",
+                [run_id],
             )
         self._write_totals(run_id)
         return ranges
@@ -505,8 +531,7 @@ class Engine:
         unmatched = self._totals(f"{self.open_records} s")
         # The few suggested records, each once, looked up through the row key.
         suggested = self._totals(
-            """(SELECT l_id AS row_id FROM recon_line WHERE outcome = 'suggested'
-                UNION SELECT r_id FROM recon_line WHERE outcome = 'suggested') x
+            """(SELECT l_id AS row_id FROM recon_suggestion UNION SELECT r_id FROM recon_suggestion) x
             JOIN recon_side s ON s.row_id = x.row_id"""
         )
         rows = []
@@ -528,6 +553,15 @@ class Engine:
                 rows,
             )
 
+    def chosen_pairs(self) -> list[tuple[str, str, str]]:
+        """(left source key, right source key, outcome) of every pair chosen."""
+        self.cursor.execute(
+            """SELECT l.source_key, r.source_key, x.outcome
+            FROM (SELECT l_id, r_id, outcome FROM recon_line UNION ALL SELECT l_id, r_id, outcome FROM recon_suggestion) x
+            JOIN recon_side l ON l.row_id = x.l_id JOIN recon_side r ON r.row_id = x.r_id"""
+        )
+        return self.cursor.fetchall()
+
     def group_counts(self) -> dict[str, int]:
         """outcome → number of match groups."""
         return dict(self.groups)
@@ -544,8 +578,8 @@ class Engine:
             f"""SELECT p.side, p.source_key FROM recon_probe p
             JOIN recon_side s ON s.side = p.side AND s.source_key = p.source_key
             WHERE NOT EXISTS (SELECT 1 FROM {self.open_records} o WHERE o.row_id = s.row_id)
-              AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.outcome = 'suggested' AND x.l_id = s.row_id)
-              AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.outcome = 'suggested' AND x.r_id = s.row_id)"""
+              AND NOT EXISTS (SELECT 1 FROM recon_suggestion x WHERE x.l_id = s.row_id)
+              AND NOT EXISTS (SELECT 1 FROM recon_suggestion x WHERE x.r_id = s.row_id)"""
         )
         return {("left" if side == LEFT else "right", key) for side, key in self.cursor.fetchall()}
 

@@ -31,6 +31,10 @@ def concat(*parts: str) -> str:
 
 def normalised(expr: str) -> str:
     """A reference compared loosely: upper case, without spaces, dashes, slashes or dots."""
+    if is_postgres():
+        # One call instead of four nested REPLACEs: a third of the time it takes to load a
+        # million records a side goes into this expression.
+        return f"TRANSLATE(UPPER({expr}), ' -/.', '')"
     out = f"UPPER({expr})"
     for char in (" ", "-", "/", "."):
         out = f"REPLACE({out}, '{char}', '')"

@@ -123,11 +123,7 @@ def chosen_pairs(data: Dataset, specs: list[RuleSpec]) -> dict[tuple[str, str], 
         engine.load_tokens([])
         for spec in specs:
             engine.apply(spec)
-        cursor.execute(
-            """SELECT l.source_key, r.source_key, x.outcome FROM recon_line x
-            JOIN recon_side l ON l.row_id = x.l_id JOIN recon_side r ON r.row_id = x.r_id"""
-        )
-        chosen = {(left, right): outcome for left, right, outcome in cursor.fetchall()}
+        chosen = {(left, right): outcome for left, right, outcome in engine.chosen_pairs()}
         engine.drop()
     return chosen
 

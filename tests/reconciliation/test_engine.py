@@ -165,3 +165,16 @@ def test_it_leaves_draft_invoices_and_other_systems_out(erp_recon, customer):
     erp("hs-1", "INV-10", system="hubspot")
     result = run(erp_recon)
     assert result.left_count == 0 and result.right_count == 0
+
+
+@pytest.mark.parametrize(
+    "text", ["inv-2026/0042", "RE 2026.0042", "  a-b/c.d  ", "Überweisung 12-3", "no-separators", ""]
+)
+def test_it_normalises_references_the_same_in_sql_and_in_python(text):
+    from django.db import connection
+
+    from reconciliation import sql
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql.normalised('%s')}", [text])
+        assert cursor.fetchone()[0] == sql.normalise_reference(text)
