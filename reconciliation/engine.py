@@ -144,6 +144,7 @@ class Engine:
     def __init__(self, cursor):
         self.cursor = cursor
         self.pooled = False
+        self.rejections = False
         self.groups = {AUTO: 0, SUGGEST: 0}
 
     @property
@@ -268,6 +269,7 @@ class Engine:
         pairs = list(pairs)
         if pairs:
             self.cursor.executemany("INSERT INTO recon_rejected (left_key, right_key) VALUES (%s, %s)", pairs)
+            self.rejections = True
 
     def apply_confirmed(self, pairs: Iterable[tuple[str, str]]) -> int:
         """Pairs analysts confirmed are matched before any rule, grouped by the
@@ -322,10 +324,12 @@ class Engine:
         ]
 
     def _conditions(self, rule: RuleSpec, *, whole: str | None) -> tuple[list[str], list]:
-        conditions = [
-            "l.currency = r.currency",
-            "NOT EXISTS (SELECT 1 FROM recon_rejected x WHERE x.left_key = l.source_key AND x.right_key = r.source_key)",
-        ]
+        conditions = ["l.currency = r.currency"]
+        if self.rejections:
+            # (Without any, the test would still cost a look-up per candidate pair.)
+            conditions.append(
+                "NOT EXISTS (SELECT 1 FROM recon_rejected x WHERE x.left_key = l.source_key AND x.right_key = r.source_key)"
+            )
         params: list = []
         if whole is None:
             condition, values = self._tolerance("l.amount", "r.amount", rule)
