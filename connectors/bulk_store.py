@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from connectors.base import RawRecord
 from connectors.models import InboundRecord, SourceObject
-from revops.services.bulk_rows import JsonText, grown, rows_insert, server_insert, timed
+from revops.services.bulk_rows import JsonText, array_param, grown, rows_insert, server_insert, timed
 
 # A source version holds what its raw record holds: on PostgreSQL the server
 # copies it from the raw rows just stored, so Python formats, and the server
@@ -22,7 +22,7 @@ _SOURCES_SQL = (
     "INSERT INTO connectors_sourceobject "
     "(connector_id, object_type, external_id, applied_version, applied_hash, applied_at) "
     "SELECT connector_id, object_type, external_id, version, content_hash, CAST(%s AS timestamptz) "
-    "FROM connectors_inboundrecord WHERE id = ANY(%s) ORDER BY id"
+    "FROM connectors_inboundrecord WHERE id = ANY(CAST(%s AS bigint[])) ORDER BY id"
 )
 
 
@@ -51,7 +51,7 @@ def store_written(
         return
     rows_insert(InboundRecord, inbound, ids=True)
     with timed("raw store"):
-        server_insert(_SOURCES_SQL, [now, [row["id"] for row in inbound]])
+        server_insert(_SOURCES_SQL, [now, array_param([row["id"] for row in inbound])])
     grown(SourceObject, len(inbound))  # looked up by every page: its statistics kept fresh
 
 

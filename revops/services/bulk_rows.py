@@ -90,8 +90,8 @@ def phase_of(model: type[models.Model]) -> str:
 
 class AnyOf(Lookup):
     """`field IN values` for a batch: on PostgreSQL one array parameter
-    (`= ANY(%s)`), which costs the same to send for 5 values or 5,000; use as
-    `Model.objects.filter(AnyOf(F("field"), values))`."""
+    (`= ANY(%s)`, see `array_param`), which costs the same to send for 5
+    values or 5,000; use as `Model.objects.filter(AnyOf(F("field"), values))`."""
 
     lookup_name = "any_of"
     prepare_rhs = False
@@ -100,10 +100,46 @@ class AnyOf(Lookup):
         lhs, params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", [*params, values]
+            array_type = _array_type(self.lhs.output_field)
+            if array_type is None:
+                return f"{lhs} = ANY(%s)", [*params, values]
+            return f"{lhs} = ANY(CAST(%s AS {array_type}))", [*params, array_param(values)]
         if not values:
             return "1 = 0", params
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
+
+
+def _array_type(field: models.Field) -> str | None:
+    """The array type `array_param` text is cast to for a column of `field`
+    (None: a type it does not write)."""
+    if field.is_relation:
+        field = field.target_field
+    if isinstance(field, models.IntegerField):  # the auto fields too
+        return "bigint[]"
+    if isinstance(field, (models.CharField, models.TextField)):
+        return "text[]"
+    return None
+
+
+def array_param(values: Sequence[int | str]) -> str:
+    """A PostgreSQL array of ints or of strings as one text parameter, to cast
+    to bigint[] or text[] in the SQL. psycopg would dump a list element by
+    element in Python (measured 1.2–1.6 ms for 2,000 ids or keys, against
+    0.2–0.3 ms for this text), and the bulk path sends some ten elements a
+    record. A text[] compares with a varchar column as a text parameter does,
+    through the column's own index; a bigint[] with any integer column."""
+    if all(type(value) is int for value in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    if not all(isinstance(value, str) for value in values):
+        raise TypeError("array_param takes ints or strings")
+    return "{" + ",".join(['"' + _escaped(value) + '"' for value in values]) + "}"
+
+
+def _escaped(value: str) -> str:
+    """An array element's text inside its double quotes."""
+    if "\\" in value or '"' in value:
+        return value.replace("\\", "\\\\").replace('"', '\\"')
+    return value
 
 
 def lookup(queryset: models.QuerySet) -> list[tuple]:
@@ -401,7 +437,7 @@ def _history_sql(model: type[models.Model], constants: tuple[str, ...]) -> tuple
         sql = (
             f"INSERT INTO {quote(historical._meta.db_table)} ({', '.join(targets)}) "  # noqa: S608
             f"SELECT {', '.join(selected)} FROM {quote(model._meta.db_table)} t "
-            f"WHERE t.{pk} = ANY(%s) ORDER BY t.{pk}"
+            f"WHERE t.{pk} = ANY(CAST(%s AS bigint[])) ORDER BY t.{pk}"
         )
         plan = _HISTORY_SQL[key] = (sql, tuple(order))
     return plan
@@ -415,7 +451,7 @@ def _history_copy(model: type[models.Model], ids: list[int], constants: dict[str
     same every batch, so the server prepares it after a few runs."""
     with timed("history"):
         sql, order = _history_sql(model, tuple(sorted(constants)))
-        params = [constants[name] for name in order] + [ids]
+        params = [constants[name] for name in order] + [array_param(ids)]
         server_insert(sql, params, counter="history")
 
 

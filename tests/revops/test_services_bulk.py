@@ -615,6 +615,17 @@ def test_a_batch_lookup_returns_what_the_orm_returns(entity):
     assert bulk_rows.lookup(Customer.objects.filter(AnyOf(F("number"), [])).values_list("number")) == []
 
 
+def test_a_batch_lookup_finds_keys_with_characters_an_array_quotes(entity):
+    awkward = ['C"1', "C\\2", "C,3", "{C4}", "C 5", "NULL", "Ç6"]
+    for number in awkward:
+        f.CustomerFactory(number=number, legal_entity=entity)
+    f.CustomerFactory(number="C7", legal_entity=entity)
+    query = Customer.objects.filter(AnyOf(F("number"), [*awkward, "C8"])).values_list("number")
+    assert sorted(number for (number,) in bulk_rows.lookup(query)) == sorted(awkward)
+    by_id = Customer.objects.filter(AnyOf(F("pk"), [c.pk for c in Customer.objects.filter(number="C7")]))
+    assert [c.number for c in by_id] == ["C7"]
+
+
 def test_garbage_collection_is_paused_only_inside_and_restored(entity):
     assert gc.isenabled()
     with bulk_rows.collection_paused():
