@@ -59,7 +59,6 @@ def bank_entries(side: int, scope: Scope) -> SideSource:
                     "e.id",
                     "COALESCE(NULLIF(e.structured_reference, ''), e.end_to_end_id)",
                     "COALESCE(payer.number, '')",
-                    "e.counterparty_name",
                     "COALESCE(e.value_date, e.booking_date)",
                     "e.amount",
                     "0",

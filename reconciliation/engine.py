@@ -74,7 +74,7 @@ BLANK_SIDE = ("''", "NULL", "''", "''", "NULL", "NULL", "NULL", "''")
 # A decimal parameter: SQLite would otherwise compare the text Django sends it as.
 NUMBER = "CAST(%s AS NUMERIC)"
 SIDE_TABLE_COLUMNS = (
-    "row_id, side, source_key, source_id, reference, customer_key, label, record_date, amount, tax_amount, "
+    "row_id, side, source_key, source_id, reference, customer_key, record_date, amount, tax_amount, "
     "currency, status, ref"
 )
 
@@ -119,7 +119,7 @@ def _tables() -> dict[str, str]:
     chosen = f"{pair}, group_no BIGINT NOT NULL, rule_id BIGINT, outcome VARCHAR(10) NOT NULL, decided VARCHAR(10) NOT NULL"
     record = """side SMALLINT NOT NULL, source_key VARCHAR(255) NOT NULL,
             source_id BIGINT, reference VARCHAR(255) NOT NULL, customer_key VARCHAR(100) NOT NULL,
-            label VARCHAR(255) NOT NULL, record_date DATE, amount NUMERIC(20, 4) NOT NULL,
+            record_date DATE, amount NUMERIC(20, 4) NOT NULL,
             tax_amount NUMERIC(20, 4) NOT NULL, currency VARCHAR(3) NOT NULL, status VARCHAR(32) NOT NULL,
             ref VARCHAR(255) NOT NULL"""
     return {

@@ -95,7 +95,6 @@ def chosen_pairs(data: Dataset, specs: list[RuleSpec]) -> dict[tuple[str, str], 
                     None,
                     e.structured_reference,
                     payer.get(normalised(e.counterparty), ""),
-                    e.counterparty,
                     e.value_date,
                     e.amount,
                     0,
@@ -108,7 +107,7 @@ def chosen_pairs(data: Dataset, specs: list[RuleSpec]) -> dict[tuple[str, str], 
         engine.load_rows(
             RIGHT,
             [
-                (i.key, None, i.number, i.customer, i.number, i.due_date, i.amount, 0, i.currency, "open")
+                (i.key, None, i.number, i.customer, i.due_date, i.amount, 0, i.currency, "open")
                 for i in data.invoices
             ],
         )
