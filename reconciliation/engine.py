@@ -197,6 +197,8 @@ class Engine:
         if sql.is_postgres():
             # Sorts and hashes over a million rows a side stay in memory, for this transaction only.
             self.run(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            # The row index over two million records is sorted in memory, not on disk.
+            self.run(f"SET LOCAL maintenance_work_mem = '{WORK_MEM}'")
             # Compiling each statement costs a tenth of a second and gains nothing on
             # these plain scans, joins and aggregates.
             self.run("SET LOCAL jit = off")
