@@ -60,8 +60,8 @@ class Statement:
 @dataclass
 class SideSource:
     """Fills one side: `rows` is a SELECT of SIDE_COLUMNS (see `select`) the
-    engine copies into recon_side; `tokens` add further references (row_id,
-    side, token) for rows already copied."""
+    engine copies into recon_side; `tokens` are SELECTs of further references
+    (row_id, side, token) of the rows copied, which the engine keeps."""
 
     label: str
     rows: Statement
@@ -88,8 +88,7 @@ def _entity_filter(column: str, scope: Scope) -> tuple[str, list]:
 def _external_ref_tokens(side: int, object_type: str) -> Statement:
     """Every id another system gives the canonical record is a reference too."""
     return Statement(
-        f"""INSERT INTO recon_token (row_id, side, token)
-        SELECT s.row_id, s.side, {sql.normalised("x.external_id")}
+        f"""SELECT s.row_id, s.side, {sql.normalised("x.external_id")} AS token
         FROM recon_side s
         JOIN revops_externalref x ON x.object_id = s.source_id AND x.object_type = %s
         WHERE s.side = %s""",
@@ -179,8 +178,7 @@ def external_records(object_type: str, label: str) -> Callable[[int, Scope], Sid
             ),
             [
                 Statement(
-                    f"""INSERT INTO recon_token (row_id, side, token)
-                    SELECT s.row_id, s.side, {sql.normalised("s.source_key")} FROM recon_side s
+                    f"""SELECT s.row_id, s.side, {sql.normalised("s.source_key")} AS token FROM recon_side s
                     WHERE s.side = %s AND s.source_key <> s.reference""",
                     [side],
                 )

@@ -178,3 +178,28 @@ def test_it_normalises_references_the_same_in_sql_and_in_python(text):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {sql.normalised('%s')}", [text])
         assert cursor.fetchone()[0] == sql.normalise_reference(text)
+
+
+def test_it_matches_when_only_the_two_systems_other_ids_agree(erp_recon, customer):
+    """Billing knows the invoice by NetSuite's id (an ExternalRef), the ERP names it by
+    that id too and by a number of its own: the further references pair them."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from revops.models import ExternalRef, Invoice
+
+    inv = invoice(customer, "INV-70")
+    ExternalRef.objects.create(
+        system="netsuite",
+        object_type="invoice",
+        external_id="ns/7001",
+        content_type=ContentType.objects.get_for_model(Invoice),
+        object_id=inv.pk,
+    )
+    erp("NS-7001", "NSX-42")  # neither its number nor revops' number
+    erp("NS-7002", "NSX-43", amount="55.00", tax="0")  # its own id names nothing in billing
+    result = run(erp_recon)
+    seen = outcomes(result)
+    assert seen[("left", "INV-70")][0] == "matched"
+    assert seen[("right", "NSX-42")][0] == "matched"
+    assert seen[("right", "NSX-43")][0] == "unmatched"
+    assert (result.matched_groups, result.right_unmatched) == (1, 1)
