@@ -2,8 +2,7 @@
 
 A run copies both sides into temporary tables private to its connection
 (`recon_side`, one row per record with its reference normalised; `recon_token`,
-any further references a record is known by, such as another system's id; of
-the second side, only those naming something of the first),
+any further references a record is known by, such as another system's id),
 then tries the reconciliation's rules in rank order. Each rule is a few
 statements over the records no earlier rule took:
 
@@ -238,20 +237,13 @@ class Engine:
         )
 
     def load_tokens(self, sources: Iterable[SideSource]) -> None:
-        """The further references each source knows its records by. The second
-        side keeps only those naming something of the first (a reference or a
-        further reference): any other can never pair two records, and a side
-        can carry one per record (an ERP's own ids) that would all be matched
-        against the other side for nothing."""
+        """The further references each source knows its records by (blank ones
+        are no reference)."""
         for side, source in enumerate(sources):
-            useful = ""
-            if side == RIGHT:
-                useful = f""" AND (t.token IN (SELECT o.ref FROM recon_side o WHERE o.side = {LEFT})
-                    OR t.token IN (SELECT o.token FROM recon_token o WHERE o.side = {LEFT}))"""
             for statement in source.tokens:
                 self.run(
                     f"""INSERT INTO recon_token (row_id, side, token)
-                    SELECT t.row_id, t.side, t.token FROM ({statement.sql}) AS t WHERE t.token <> ''{useful}""",
+                    SELECT t.row_id, t.side, t.token FROM ({statement.sql}) AS t WHERE t.token <> ''""",
                     statement.params,
                 )
             if source.python_tokens is not None:
