@@ -85,29 +85,54 @@ def _open_items(keys: Iterable[str]) -> dict[str, ExceptionItem]:
 
 
 @dataclass(frozen=True)
-class _OpenBreak:
+class OpenBreak:
     pk: int
     status: str
     title: str
     message: str
     error_details: list
     amount: Decimal | None
+    # (side, source key) of the record it is about; None when neither its key nor its payload says.
+    record: tuple[str, str] | None
 
 
-def _open_breaks_locked(reconciliation_id: int) -> dict[str, _OpenBreak]:
+def open_breaks_locked(reconciliation_id: int) -> dict[str, OpenBreak]:
     """dedupe key → this reconciliation's open breaks, locked for the run's
-    transaction: what a run compares its unmatched records with (one query, not
-    one per thousand keys)."""
+    transaction: what a run compares its unmatched and matched records with
+    (one query, not one per thousand keys)."""
     items = (
         ExceptionItem.objects.select_for_update()
         .filter(dedupe_key__startswith=key_prefix(reconciliation_id), status__in=OPEN_STATUSES)
         .order_by()
-        .values_list("pk", "dedupe_key", "status", "title", "message", "error_details", "amount")
+        .values_list(
+            "pk",
+            "dedupe_key",
+            "status",
+            "title",
+            "message",
+            "error_details",
+            "amount",
+            "payload__side",
+            "payload__source_key",
+        )
     )
     return {
-        key: _OpenBreak(pk, status, title, message, details, amount)
-        for pk, key, status, title, message, details, amount in items.iterator(chunk_size=BATCH)
+        key: OpenBreak(pk, status, title, message, details, amount, _record(key, side, source_key))
+        for pk, key, status, title, message, details, amount, side, source_key in items.iterator(
+            chunk_size=BATCH
+        )
     }
+
+
+def _record(dedupe_key: str, side, source_key) -> tuple[str, str] | None:
+    """The record a break is about: from its dedupe key, or (keys of another
+    shape) from its payload."""
+    parsed = parse_break_key(dedupe_key)
+    if parsed is not None:
+        return parsed[1], parsed[2]
+    if isinstance(side, str) and side and isinstance(source_key, str) and source_key:
+        return side, source_key
+    return None
 
 
 def unmatched_rows(run: Run) -> list[dict]:
@@ -144,31 +169,17 @@ def line_side(line, side: str) -> dict:
     }
 
 
-def open_break_records(reconciliation_id: int) -> dict[tuple[str, str], str]:
-    """(side, source key) → dedupe key of this reconciliation's open breaks."""
-    found = {}
-    items = ExceptionItem.objects.filter(
-        dedupe_key__startswith=key_prefix(reconciliation_id), status__in=OPEN_STATUSES
-    )
-    for key, payload in items.values_list("dedupe_key", "payload").iterator(chunk_size=BATCH):
-        parsed = parse_break_key(key)
-        if parsed is not None:
-            found[(parsed[1], parsed[2])] = key
-        elif isinstance(payload, dict) and payload.get("side") and payload.get("source_key"):
-            found[(payload["side"], payload["source_key"])] = key
-    return found
-
-
 def sync_breaks(
     *,
     run: Run,
     near_misses: dict[tuple[str, str], dict],
     matched: set[tuple[str, str]],
-    open_breaks: dict[tuple[str, str], str],
+    existing: dict[str, OpenBreak],
     actor: Actor,
 ) -> BreakCounts:
     """Open or count again a break for each record the run left unmatched, and
-    resolve the open breaks (`open_breaks`) of the records it matched (`matched`)."""
+    resolve the open breaks (`existing`, from `open_breaks_locked`) of the
+    records it matched (`matched`)."""
     recon = run.reconciliation
     counts = BreakCounts()
     now = timezone.now()
@@ -176,7 +187,6 @@ def sync_breaks(
 
     unmatched = [row for row in unmatched_rows(run) if row["side"] in BREAK_SIDES[recon.kind]]
     keyed = {break_key(recon.pk, row["side"], row["source_key"]): row for row in unmatched}
-    existing = _open_breaks_locked(recon.pk)
     customers = dict(
         Customer.objects.filter(
             number__in={row["customer_key"] for row in unmatched if row["customer_key"]}
@@ -197,9 +207,7 @@ def sync_breaks(
     counts.seen_again = set_writes.count_again_many(ids=again, actor=actor, now=now) + len(changed)
     if changed:
         _update_changed(changed, recon, actor, now)
-    resolved = [
-        existing[key].pk for record, key in open_breaks.items() if record in matched and key in existing
-    ]
+    resolved = [item.pk for item in existing.values() if item.record in matched]
     counts.resolved = set_writes.resolve_many(
         ids=resolved, note=f"Matched by run {run.pk} of {recon.name}", actor=actor, now=now
     )
@@ -237,7 +245,7 @@ def _attrs(actor: Actor) -> dict[str, str]:
     return {"history_source": actor.system, "history_actor": actor.label}
 
 
-def _same(item: _OpenBreak, row: dict, title: str, message: str, details: list) -> bool:
+def _same(item: OpenBreak, row: dict, title: str, message: str, details: list) -> bool:
     """Seen again exactly as before, and not waiting on a resubmission."""
     return (
         item.status != Status.RESUBMITTED

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from reconciliation import resubmit
 from reconciliation import sources as src
-from reconciliation.breaks import open_break_records, sync_breaks
+from reconciliation.breaks import open_breaks_locked, sync_breaks
 from reconciliation.engine import Engine, RuleSpec
 from reconciliation.models import MatchDecision, Outcome, Reconciliation, Run, RunTotal
 from revops.actors import Actor
@@ -186,14 +186,14 @@ def _execute(run: Run) -> None:
         groups = engine.group_counts()
         clock.tick("write lines and totals")
         near = engine.near_misses()
-        open_breaks = open_break_records(recon.pk)
-        matched = engine.matched_among(open_breaks)
+        existing = open_breaks_locked(recon.pk)
+        matched = engine.matched_among(item.record for item in existing.values() if item.record)
         engine.drop()
     Run.objects.filter(pk=run.pk).update(line_ranges=ranges)
     run.line_ranges = ranges
     _count(run, groups)
     counts = sync_breaks(
-        run=run, near_misses=near, matched=matched, open_breaks=open_breaks, actor=system_actor(run)
+        run=run, near_misses=near, matched=matched, existing=existing, actor=system_actor(run)
     )
     resubmit.settle_resubmissions(run, system_actor(run))
     clock.tick("breaks in the exception queue")

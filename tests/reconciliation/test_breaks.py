@@ -117,3 +117,17 @@ def test_each_step_of_a_break_has_its_history_row(erp_recon, customer):
     assert all(row.amount == 500 and row.dedupe_key == item.dedupe_key for row in rows)
     assert rows[0].history_actor == f"reconciliation {erp_recon.name}, run {first.pk}"
     assert rows[-1].resolution_note == f"Matched by run {last.pk} of {erp_recon.name}"
+
+
+def test_it_resolves_a_break_whose_key_was_shortened_by_its_payload(erp_recon, customer):
+    """An ERP id too long for a dedupe key is kept whole in the break's payload,
+    which is how a later run that matches the record finds the break."""
+    long_id = "ns-" + "7" * 240
+    erp(long_id, "NSX-24")  # the ERP has an invoice billing does not
+    run(erp_recon)
+    item = breaks().get()
+    assert "#" in item.dedupe_key and item.payload["source_key"] == long_id
+    invoice(customer, "NSX-24")  # billing issues it under the ERP's number
+    later = run(erp_recon)
+    item.refresh_from_db()
+    assert later.breaks_resolved == 1 and item.status == "resolved"
