@@ -321,6 +321,11 @@ class Engine:
         return self._commit_picks(rule, target, pairs=pairs)
 
     def _tolerance(self, left: str, right: str, rule: RuleSpec) -> tuple[str, list]:
+        """Two amounts agree within the larger of the rule's amount and percent
+        of the larger amount."""
+        if not rule.tolerance_percent:
+            # A fixed bound, computed once instead of per candidate pair.
+            return f"ABS({left} - {right}) <= {NUMBER}", [max(rule.amount_tolerance, Decimal(0)) + EPSILON]
         larger = sql.greatest(f"ABS({left})", f"ABS({right})")
         bound = sql.greatest(NUMBER, f"{NUMBER} * {larger} / 100")
         return f"ABS({left} - {right}) <= {bound} + {NUMBER}", [

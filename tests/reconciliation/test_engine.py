@@ -203,3 +203,13 @@ def test_it_matches_when_only_the_two_systems_other_ids_agree(erp_recon, custome
     assert seen[("right", "NSX-42")][0] == "matched"
     assert seen[("right", "NSX-43")][0] == "unmatched"
     assert (result.matched_groups, result.right_unmatched) == (1, 1)
+
+
+def test_it_matches_automatically_up_to_the_rules_amount_and_not_a_cent_more(erp_recon, customer):
+    invoice(customer, "INV-80", total="108.00", tax="8.00")
+    erp("ns-80", "INV-80", amount="108.01", tax="8.01")  # the rule allows 0.01
+    invoice(customer, "INV-81", total="108.00", tax="8.00")
+    erp("ns-81", "INV-81", amount="107.98", tax="8.00")  # 0.02 off: only the 2 % rule suggests it
+    seen = outcomes(run(erp_recon))
+    assert seen[("left", "INV-80")][0] == "matched"
+    assert seen[("left", "INV-81")][0] == "suggested"
