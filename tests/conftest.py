@@ -218,3 +218,21 @@ def migrated_sqlite(migrated_sqlite_template, tmp_path) -> Path:
     source.close()
     copy.close()
     return path
+
+
+@pytest.fixture
+def run_on_embedded(migrated_sqlite):
+    """Runs a Python script with Django set up on a fresh embedded (SQLite)
+    database of this test's own, in a subprocess; the script ends by printing
+    "ok" once its own asserts pass."""
+
+    def run(script: str, *, timeout: int = 300) -> None:
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{migrated_sqlite}"}
+        env["DJANGO_SETTINGS_MODULE"] = "revops.settings"
+        result = subprocess.run(  # noqa: S603 - fixed interpreter and the test's own script
+            [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stdout.strip().endswith("ok"), result.stdout[-3000:]
+
+    return run
