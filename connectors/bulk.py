@@ -44,7 +44,8 @@ from connectors.records import MappingError
 from revops.models import Contract, Customer, ExternalRef, Invoice, Product
 from revops.services import billing
 from revops.services import bulk as services
-from revops.services.bulk_rows import LOOKED_UP, AnyOf, collection_paused, lookup, timed
+from revops.services.bulk_params import AnyOf
+from revops.services.bulk_rows import LOOKED_UP, collection_paused, lookup, timed
 
 logger = logging.getLogger(__name__)
 LOOKED_UP.update({InboundRecord, SourceObject})  # looked up by every page: statistics kept fresh

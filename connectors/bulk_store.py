@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from connectors.base import RawRecord
 from connectors.models import InboundRecord, SourceObject
-from revops.services.bulk_rows import JsonText, array_param, grown, rows_insert, server_insert, timed
+from revops.services.bulk_params import array_param
+from revops.services.bulk_rows import JsonText, grown, rows_insert, server_insert, timed
 
 # A source version holds what its raw record holds: on PostgreSQL the server
 # copies it from the raw rows just stored, so Python formats, and the server

@@ -45,8 +45,8 @@ from revops.models import (
 )
 from revops.money import AMOUNT_PLACES
 from revops.services import billing, parties
+from revops.services.bulk_params import AnyOf
 from revops.services.bulk_rows import (
-    AnyOf,
     attribution,
     events_insert,
     history_insert,

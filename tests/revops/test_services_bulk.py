@@ -27,7 +27,7 @@ from revops.models import (
     InvoiceLine,
 )
 from revops.services import billing, bulk, bulk_rows, event_listeners, parties
-from revops.services.bulk_rows import AnyOf
+from revops.services.bulk_params import AnyOf
 from revops.services.events import external_ref_link
 from tests import factories as f
 
