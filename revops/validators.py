@@ -9,6 +9,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 
 # Tax identification numbers by country: VAT numbers for the EU, GB, CH, NO;
 # EIN for the US; GST/HST business number for CA; ABN for AU; GSTIN for IN.
@@ -148,12 +152,38 @@ def model_values(model: type[models.Model], values: Mapping[str, Any]) -> dict[s
     return row
 
 
+_PLAIN: dict[type[models.Model], bool] = {}
+
+
+def _plain(model: type[models.Model]) -> bool:
+    """Whether building an instance is only Model.__init__ storing each
+    concrete field's value in its __dict__: the model has no __init__ of its
+    own, and no field's class attribute does more on assignment than a
+    foreign key's id does (forget a cached object, which a new instance has
+    not got)."""
+    plain = _PLAIN.get(model)
+    if plain is None:
+        plain = _PLAIN[model] = model.__init__ is models.Model.__init__ and all(
+            type(getattr(model, f.attname, None)) in (DeferredAttribute, ForeignKeyDeferredAttribute)
+            for f in model._meta.concrete_fields
+        )
+    return plain
+
+
 def model_instance(model: type[models.Model], values: Mapping[str, Any]) -> models.Model:
-    """`model(**values)`, built positionally from `model_values` as the ORM
-    builds the rows it reads (several times cheaper than keyword
-    construction); related objects given by field name are cached on it as
-    keyword construction caches them."""
-    obj = model(*model_values(model, values).values())
+    """`model(**values)`, built from `model_values` (several times cheaper than
+    keyword construction); related objects given by field name are cached on
+    it as keyword construction caches them."""
+    row = model_values(model, values)
+    if _plain(model) and not (pre_init.has_listeners(model) or post_init.has_listeners(model)):
+        # What Model.__init__ leaves when every attribute is a plain one and no
+        # init signal has a receiver, at half its cost (measured 8 against 17 µs
+        # for an invoice; the bulk path builds one or two models a record).
+        obj = model.__new__(model)
+        obj._state = ModelState()
+        obj.__dict__.update(row)
+    else:
+        obj = model(*row.values())
     for f, _, name, relation, _ in _plan(model):
         if relation and name in values:
             f.set_cached_value(obj, values[name])

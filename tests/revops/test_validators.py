@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models.signals import post_init
 
 from revops.models import Customer, CustomerContact, Invoice, InvoiceLine, LegalEntity
 from revops.services import parties
@@ -154,3 +155,20 @@ def test_an_instance_built_from_values_is_the_one_keyword_construction_builds():
     assert built._state.adding and built.pk is None
     line = model_instance(InvoiceLine, {"line_number": 1, "description": "Seats", "amount": Decimal(1)})
     assert _columns(line) == _columns(InvoiceLine(line_number=1, description="Seats", amount=Decimal(1)))
+
+
+def test_an_instance_built_from_values_still_reaches_init_receivers():
+    heard = []
+
+    def receiver(sender, instance, **kwargs):
+        heard.append((sender, instance.description))
+
+    post_init.connect(receiver, sender=InvoiceLine)
+    try:
+        line = model_instance(InvoiceLine, {"line_number": 1, "description": "Seats", "amount": Decimal(1)})
+    finally:
+        post_init.disconnect(receiver, sender=InvoiceLine)
+    assert heard == [(InvoiceLine, "Seats")] and line._state.adding
+    plain = model_instance(InvoiceLine, {"line_number": 2, "description": "Fee", "amount": Decimal(2)})
+    assert heard == [(InvoiceLine, "Seats")]
+    assert _columns(plain) == _columns(InvoiceLine(line_number=2, description="Fee", amount=Decimal(2)))
