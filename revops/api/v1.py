@@ -1,7 +1,8 @@
 """/api/v1/: every app's endpoints, each included by dotted string so this
 package imports none of the apps it serves."""
 
-from django.urls import include, path
+from django.urls import include, path, register_converter
+from django.urls.converters import PathConverter
 from rest_framework.routers import SimpleRouter
 
 from revops.api import resources
@@ -9,6 +10,16 @@ from revops.api.docs import DocsView, SchemaView
 from revops.api.errors import not_found
 
 app_name = "api"
+
+
+class _Anything(PathConverter):
+    """Any non-empty rest of an address, line breaks included (`<path:…>` matches
+    none, so an address holding one got Django's HTML 404 page)."""
+
+    regex = r"[\s\S]+"
+
+
+register_converter(_Anything, "anything")
 
 router = SimpleRouter(use_regex_path=False)
 router.register("customers", resources.CustomerViewSet, basename="customer")
@@ -27,5 +38,5 @@ urlpatterns = [
     path("", include("connectors.api.urls")),
     path("", include("reconciliation.api.urls")),
     # Last: any other address under /api/v1/ is a 404 in the error shape, not an HTML page.
-    path("<path:unknown>", not_found, name="not-found"),
+    path("<anything:unknown>", not_found, name="not-found"),
 ]

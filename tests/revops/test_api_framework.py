@@ -35,6 +35,14 @@ def test_it_refuses_a_request_without_credentials_with_401_in_the_error_shape():
     assert "token" in error_of(response)["message"]
 
 
+def test_it_answers_any_unknown_address_with_404_in_the_error_shape(analyst):
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(analyst)}")
+    for address in ("/api/v1/no-such-thing/", "/api/v1/connectors/a%0Ab%0Dc/run/"):
+        response = client.post(address, {}, format="json")
+        assert response.status_code == 404 and error_of(response)["code"] == "not_found", address
+
+
 def test_it_refuses_a_mistyped_token(analyst):
     client = api_client()
     client.credentials(HTTP_AUTHORIZATION="Bearer rvo_00000000_not-a-real-token")
