@@ -241,13 +241,11 @@ class Engine:
         are no reference)."""
         for side, source in enumerate(sources):
             for statement in source.tokens:
-                self.run(
-                    f"""INSERT INTO recon_token (row_id, side, token)
-                    SELECT t.row_id, t.side, t.token FROM ({statement.sql}) AS t WHERE t.token <> ''""",
-                    statement.params,
-                )
+                self.run(f"INSERT INTO recon_token (row_id, side, token) {statement.sql}", statement.params)
             if source.python_tokens is not None:
                 self.add_tokens(source.python_tokens(self.cursor, side))
+        # Blanks removed afterwards: a filter in the insert would normalise each token twice.
+        self.run("DELETE FROM recon_token WHERE token = ''")
         if sql.is_postgres():
             # A key on the row id, built once the sides are in (cheaper than keeping it up
             # while loading): the few records a statement picks out of millions (suggestions,
