@@ -48,6 +48,7 @@ from decimal import Decimal
 from django.db import DatabaseError, transaction
 
 from reconciliation import sql
+from reconciliation.engine_results import AUTO, SUGGEST, Results, chosen_table
 from reconciliation.sources import LEFT, RIGHT, SIDE_COLUMNS, SideSource
 
 # Half the stored precision: sums SQLite computes in binary floating point
@@ -55,21 +56,6 @@ from reconciliation.sources import LEFT, RIGHT, SIDE_COLUMNS, SideSource
 EPSILON = Decimal("0.00005")
 WORK_MEM = "256MB"
 TEMP_BUFFERS = "1GB"
-
-# A side's values as a report line stores them (left_… or right_… columns).
-SIDE_VALUES = (
-    "source_key",
-    "source_id",
-    "reference",
-    "customer_key",
-    "record_date",
-    "amount",
-    "tax_amount",
-    "status",
-)
-LINE_FIELDS = ("key", "id", "reference", "customer", "date", "amount", "tax", "status")
-LINE_COLUMNS = ", ".join(f"{side}_{field}" for side in ("left", "right") for field in LINE_FIELDS)
-BLANK_SIDE = ("''", "NULL", "''", "''", "NULL", "NULL", "NULL", "''")
 
 # A decimal parameter: SQLite would otherwise compare the text Django sends it as.
 NUMBER = "CAST(%s AS NUMERIC)"
@@ -80,9 +66,6 @@ SIDE_TABLE_COLUMNS = (
 
 # The columns of a side's records that statements join or filter on.
 RECORD_KEYS = ("row_id", "side", "ref", "customer_key", "currency", "source_key")
-
-AUTO = "matched"
-SUGGEST = "suggested"
 
 
 @dataclass(frozen=True)
@@ -138,8 +121,9 @@ def _tables() -> dict[str, str]:
     }
 
 
-class Engine:
-    """One run's matching, on one database cursor inside one transaction."""
+class Engine(Results):
+    """One run's matching, on one database cursor inside one transaction; what
+    it writes and reports once the rules are applied is in `Results`."""
 
     def __init__(self, cursor):
         self.cursor = cursor
@@ -151,11 +135,6 @@ class Engine:
     def open_records(self) -> str:
         """The table of records no rule has taken yet."""
         return "recon_pool" if self.pooled else "recon_side"
-
-    @staticmethod
-    def _chosen(outcome: str) -> str:
-        """The table of the pairs chosen with this outcome."""
-        return "recon_line" if outcome == AUTO else "recon_suggestion"
 
     def _take_picks(self, picks: str) -> None:
         """Remove the records just chosen (the pairs in `picks`) from the pool,
@@ -308,7 +287,7 @@ class Engine:
         whole = {"1:1": None, "1:N": "l", "N:1": "r"}[rule.cardinality]
         self._candidates(rule, whole=whole)
         # The first choice goes straight to its table (a million pairs are not copied twice).
-        target = "recon_pick" if self.pooled else self._chosen(rule.outcome)
+        target = "recon_pick" if self.pooled else chosen_table(rule.outcome)
         if self.pooled:
             self.run("DELETE FROM recon_pick")
         pairs = None
@@ -481,168 +460,16 @@ class Engine:
         if made:
             if picks == "recon_pick":
                 self.run(
-                    f"""INSERT INTO {self._chosen(rule.outcome)} (l_id, r_id, group_no, rule_id, outcome, decided)
+                    f"""INSERT INTO {chosen_table(rule.outcome)} (l_id, r_id, group_no, rule_id, outcome, decided)
                     SELECT l_id, r_id, group_no, rule_id, outcome, decided FROM recon_pick"""
                 )
             self._take_picks(picks)
         self.groups[rule.outcome] += made
         return made
 
-    # -- results -----------------------------------------------------------------
-
-    def write_results(self, run_id: int) -> dict[str, list[int]]:
-        """The run's report lines and totals, into the run's tables; returns each
-        outcome's [first, last] line id. Each outcome is written by its own
-        statement, so its lines are one range of ids."""
-        left = ", ".join(f"l.{column}" for column in SIDE_VALUES)
-        right = ", ".join(f"r.{column}" for column in SIDE_VALUES)
-        insert = f"""INSERT INTO reconciliation_runline (run_id, outcome, group_no, rule_id, decided, currency,
-            {LINE_COLUMNS})"""
-        ranges: dict[str, list[int]] = {}
-        # How many lines each outcome has, so that the matched million is joined by hashing
-        # and the few suggestions through the key.
-        self._analyze("recon_line")
-        self._analyze("recon_suggestion")
-
-        def written(outcome: str, statement: str, params: list) -> None:
-            before = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
-            self.run(statement, params)
-            after = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
-            if after > before:
-                ranges[outcome] = [int(before) + 1, int(after)]
-
-        written(
-            "unmatched",
-            f"""{insert} SELECT %s, 'unmatched', NULL, NULL, '', s.currency, {_unmatched_sides("s")}
-            FROM {self.open_records} s""",
-            [run_id],
-        )
-        for outcome in (SUGGEST, AUTO):
-            written(
-                outcome,
-                f"""{insert} SELECT %s, x.outcome, x.group_no, x.rule_id, x.decided, l.currency, {left}, {right}
-                FROM {self._chosen(outcome)} x
-                JOIN recon_side l ON l.row_id = x.l_id AND l.side = {LEFT}
-                JOIN recon_side r ON r.row_id = x.r_id AND r.side = {RIGHT}""",
-                [run_id],
-            )
-        self._write_totals(run_id)
-        return ranges
-
-    def _totals(self, records: str) -> dict[tuple[int, str], tuple[int, Decimal]]:
-        """(side, currency) → (count, amount) of `records` (a FROM clause naming them `s`)."""
-        self.cursor.execute(
-            f"SELECT s.side, s.currency, COUNT(*), SUM(s.amount) FROM {records} GROUP BY s.side, s.currency"
-        )
-        return {(side, currency): (int(n), Decimal(str(amount))) for side, currency, n, amount in self.cursor}
-
-    def _write_totals(self, run_id: int) -> None:
-        """Totals per side, currency and outcome: all records and the unmatched
-        and suggested ones are summed; matched are the rest (no pass over the
-        matched lines)."""
-        every = self._totals("recon_side s")
-        unmatched = self._totals(f"{self.open_records} s")
-        # The few suggested records, each once, looked up through the row key.
-        suggested = self._totals(
-            """(SELECT l_id AS row_id FROM recon_suggestion UNION SELECT r_id FROM recon_suggestion) x
-            JOIN recon_side s ON s.row_id = x.row_id"""
-        )
-        rows = []
-        for key, (count, amount) in every.items():
-            parts = {
-                "unmatched": unmatched.get(key, (0, Decimal(0))),
-                SUGGEST: suggested.get(key, (0, Decimal(0))),
-            }
-            parts[AUTO] = (
-                count - parts["unmatched"][0] - parts[SUGGEST][0],
-                amount - parts["unmatched"][1] - parts[SUGGEST][1],
-            )
-            side = "left" if key[0] == LEFT else "right"
-            rows += [(run_id, side, key[1], outcome, n, total) for outcome, (n, total) in parts.items() if n]
-        if rows:
-            self.cursor.executemany(
-                """INSERT INTO reconciliation_runtotal (run_id, side, currency, outcome, count, amount)
-                VALUES (%s, %s, %s, %s, %s, %s)""",
-                rows,
-            )
-
-    def chosen_pairs(self) -> list[tuple[str, str, str]]:
-        """(left source key, right source key, outcome) of every pair chosen."""
-        self.cursor.execute(
-            """SELECT l.source_key, r.source_key, x.outcome
-            FROM (SELECT l_id, r_id, outcome FROM recon_line UNION ALL SELECT l_id, r_id, outcome FROM recon_suggestion) x
-            JOIN recon_side l ON l.row_id = x.l_id JOIN recon_side r ON r.row_id = x.r_id"""
-        )
-        return self.cursor.fetchall()
-
-    def group_counts(self) -> dict[str, int]:
-        """outcome → number of match groups."""
-        return dict(self.groups)
-
-    def matched_among(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which of these (side, source key) records this run matched (not merely suggested)."""
-        keys = [(LEFT if side == "left" else RIGHT, key) for side, key in keys]
-        if not keys:
-            return set()
-        self.run("DELETE FROM recon_probe")
-        self.cursor.executemany("INSERT INTO recon_probe (side, source_key) VALUES (%s, %s)", keys)
-        self._analyze("recon_probe")
-        self.cursor.execute(
-            f"""SELECT p.side, p.source_key FROM recon_probe p
-            JOIN recon_side s ON s.side = p.side AND s.source_key = p.source_key
-            WHERE NOT EXISTS (SELECT 1 FROM {self.open_records} o WHERE o.row_id = s.row_id)
-              AND NOT EXISTS (SELECT 1 FROM recon_suggestion x WHERE x.l_id = s.row_id)
-              AND NOT EXISTS (SELECT 1 FROM recon_suggestion x WHERE x.r_id = s.row_id)"""
-        )
-        return {("left" if side == LEFT else "right", key) for side, key in self.cursor.fetchall()}
-
-    def near_misses(self) -> dict[tuple[str, str], dict]:
-        """For each unmatched record, an unmatched record of the other side that
-        shares a reference with it: what the analyst compares the break with."""
-        self.run(
-            f"""INSERT INTO recon_open (row_id, side, token)
-            SELECT s.row_id, s.side, s.ref FROM {self.open_records} s WHERE s.ref <> ''"""
-        )
-        self.run(
-            f"""INSERT INTO recon_open (row_id, side, token)
-            SELECT t.row_id, t.side, t.token FROM recon_token t
-            WHERE EXISTS (SELECT 1 FROM {self.open_records} o WHERE o.row_id = t.row_id)"""
-        )
-        self.cursor.execute(
-            f"""SELECT a.side, a.source_key, b.source_key, b.reference, b.amount, b.tax_amount, b.currency, b.status
-            FROM recon_open ta
-            JOIN recon_open tb ON tb.token = ta.token AND tb.side <> ta.side
-            JOIN {self.open_records} a ON a.row_id = ta.row_id
-            JOIN {self.open_records} b ON b.row_id = tb.row_id
-            ORDER BY a.row_id, b.row_id"""
-        )
-        found: dict[tuple[str, str], dict] = {}
-        for side, key, other_key, reference, amount, tax, currency, status in self.cursor.fetchall():
-            found.setdefault(
-                ("left" if side == LEFT else "right", key),
-                {
-                    "source_key": other_key,
-                    "reference": reference,
-                    "amount": Decimal(str(amount)),
-                    "tax_amount": Decimal(str(tax)),
-                    "currency": currency,
-                    "status": status,
-                },
-            )
-        return found
-
     def drop(self) -> None:
         for name in _tables():
             self.run(f"DROP TABLE IF EXISTS {name}")
-
-
-def _unmatched_sides(alias: str) -> str:
-    """An unmatched record's values on its own side of a line, the other side blank."""
-    own = [f"{alias}.{column}" for column in SIDE_VALUES]
-    pairs = list(zip(own, BLANK_SIDE, strict=True))
-    left = [f"CASE WHEN {alias}.side = {LEFT} THEN {value} ELSE {blank} END" for value, blank in pairs]
-    right = [f"CASE WHEN {alias}.side = {RIGHT} THEN {value} ELSE {blank} END" for value, blank in pairs]
-    return ", ".join(left + right)
 
 
 def _connected_groups(pairs: list[tuple[int, int]]) -> dict[int, int]:
