@@ -30,7 +30,7 @@ from django.db import connection, models
 from revops.actors import MANUAL_SYSTEM, Actor
 from revops.models import BusinessEvent, Customer, ExternalRef, Invoice
 from revops.models.base import UNATTRIBUTED, _attribute_history, stamp
-from revops.services import event_listeners
+from revops.services import bulk_references, event_listeners
 from revops.services.bulk_params import array_param
 from revops.validators import model_instance
 
@@ -237,13 +237,22 @@ def _copy(model: type[models.Model], names: tuple[str, ...], tuples: Iterable[tu
     if encoders:
         tuples = (_encoded(values, encoders) for values in tuples)
     analyze = _analyze_sql(model, count)
+    keys = bulk_references.foreign_keys(model, names)
     # The psycopg cursor's copy(), under Django's error translation (IntegrityError, DataError…).
     with connection.wrap_database_errors, connection.cursor() as cursor:
+        checked = bool(keys) and bulk_references.triggers_skippable(cursor)
+        if checked:
+            seen = [set() for _ in keys]
+            tuples = bulk_references.collecting(tuples, keys, seen)
+            bulk_references.triggers_off(cursor)
         with cursor.cursor.copy(sql) as copy:
             write = copy.write_row
             for values in tuples:
                 write(values)
         STATEMENTS["copy"] += 1
+        if checked:
+            bulk_references.check_and_triggers_on(cursor, model, keys, seen)
+            STATEMENTS["references"] += 2
         if analyze:
             _run_analyze(cursor, analyze)
 

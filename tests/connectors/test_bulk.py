@@ -411,7 +411,9 @@ def test_the_bulk_path_writes_a_page_in_as_many_statements_whatever_its_size(con
     _statements(connector, source, 5, 1000)  # the first one also looks up sequences and table sizes
     small = _statements(connector, source, 20, 0)
     large = _statements(connector, source, 400, 100)
-    assert small == large < 40  # one by one, it is some thirty a record
+    # One by one, it is some thirty a record; a copy into a table with foreign
+    # keys takes two more statements (triggers off, then its references checked).
+    assert small == large < 50
     assert Customer.history.count() == 425 and ExternalRef.objects.count() == 425
 
 
