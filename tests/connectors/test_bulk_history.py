@@ -168,7 +168,8 @@ def test_history_written_from_rows_that_differ_from_the_table(monkeypatch):
         differs=("role",),
     )
     if connection.vendor == "postgresql":
-        assert dict(STATEMENTS) == {"copy": 1}  # varied values: written from the rows
+        # Varied values: written from the rows (one COPY, its foreign keys maybe checked after it).
+        assert STATEMENTS["copy"] == 1 and set(STATEMENTS) <= {"copy", "references"}
     history = CustomerContact.history.order_by("history_id").values_list(
         "id", "history_type", "role", "email", "history_source", "history_actor", "history_change_reason"
     )
