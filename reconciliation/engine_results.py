@@ -16,22 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from reconciliation.sources import LEFT, RIGHT
+from reconciliation.sources import LEFT, RIGHT, SIDE_NAMES
 
 AUTO = "matched"
 SUGGEST = "suggested"
 
-# A side's values as a report line stores them (left_… or right_… columns).
-SIDE_VALUES = (
-    "source_key",
-    "source_id",
-    "reference",
-    "customer_key",
-    "record_date",
-    "amount",
-    "tax_amount",
-    "status",
-)
+# A side's values as a report line stores them (left_… or right_… columns, in this order): a
+# record's columns but its side and currency (a line has one currency for both).
+SIDE_VALUES = tuple(name for name in SIDE_NAMES if name not in ("side", "currency"))
 LINE_FIELDS = ("key", "id", "reference", "customer", "date", "amount", "tax", "status")
 LINE_COLUMNS = ", ".join(f"{side}_{field}" for side in ("left", "right") for field in LINE_FIELDS)
 BLANK_SIDE = ("''", "NULL", "''", "''", "NULL", "NULL", "NULL", "''")
