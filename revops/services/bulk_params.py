@@ -22,7 +22,7 @@ class AnyOf(Lookup):
         lhs, params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if connection.vendor == "postgresql":
-            array_type = _array_type(self.lhs.output_field)
+            array_type = array_type_of(self.lhs.output_field)
             if array_type is None:
                 return f"{lhs} = ANY(%s)", [*params, values]
             return f"{lhs} = ANY(CAST(%s AS {array_type}))", [*params, array_param(values)]
@@ -31,7 +31,7 @@ class AnyOf(Lookup):
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
 
 
-def _array_type(field: models.Field) -> str | None:
+def array_type_of(field: models.Field) -> str | None:
     """The array type `array_param` text is cast to for a column of `field`
     (None: a type it does not write)."""
     if field.is_relation:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db import IntegrityError, connection, models
 
-from revops.services.bulk_params import _array_type, array_param
+from revops.services.bulk_params import array_param, array_type_of
 
 _KEYS: dict[tuple[str, tuple[str, ...]], list[tuple[int, models.ForeignKey, str]]] = {}
 _ALLOWED: dict[int, bool] = {}  # id of the DB-API connection → may set the role
@@ -41,7 +41,7 @@ def foreign_keys(
         for i, name in enumerate(names):
             field = model._meta.get_field(name)
             if isinstance(field, models.ForeignKey) and field.db_constraint:
-                array_type = _array_type(field)
+                array_type = array_type_of(field)
                 if array_type is None:
                     keys = []
                     break
