@@ -160,7 +160,6 @@ def line_side(line, side: str) -> dict:
         "source_id": getattr(line, f"{side}_id"),
         "reference": getattr(line, f"{side}_reference"),
         "customer_key": getattr(line, f"{side}_customer"),
-        "label": getattr(line, f"{side}_reference"),
         "record_date": getattr(line, f"{side}_date"),
         "amount": getattr(line, f"{side}_amount"),
         "tax_amount": getattr(line, f"{side}_tax"),
@@ -284,7 +283,7 @@ def describe(recon: Reconciliation, row: dict, near: dict | None) -> tuple[str, 
 
     left_label, right_label = SIDE_LABELS[recon.kind]
     here, there = (left_label, right_label) if row["side"] == Side.LEFT else (right_label, left_label)
-    what = row["reference"] or row["label"] or row["source_key"]
+    what = row["reference"] or row["source_key"]
     amount = f"{row['amount']:,.2f} {row['currency']}"
     if near is None:
         title = f"{what} ({amount}) in {here} has no match in {there}"
@@ -346,7 +345,7 @@ def _new_values(recon, row, key, title, message, details, customers) -> dict:
     if model is not None and row["source_id"] is not None:
         values["content_type_id"] = ContentType.objects.get_for_model(model).pk
         values["object_id"] = row["source_id"]
-        values["object_label"] = row["label"] or row["reference"]
+        values["object_label"] = row["reference"]
     return values
 
 
