@@ -22,8 +22,8 @@ def dashboard_tiles(user) -> list[Tile]:
         finished = (Run.Status.SUCCEEDED, Run.Status.FAILED)
         failing = (
             Reconciliation.objects.filter(enabled=True)
-            .annotate(last_finished=newest_run(OuterRef("pk"), finished))
-            .filter(last_finished__in=Run.objects.filter(status=Run.Status.FAILED).values("pk"))
+            .annotate(last_status=newest_run(OuterRef("pk"), finished, field="status"))
+            .filter(last_status=Run.Status.FAILED)
         )
         tiles.append(
             Tile(

@@ -259,13 +259,14 @@ class Run(models.Model):
         )
 
 
-def newest_run(reconciliation: OuterRef, statuses: tuple[str, ...]) -> Subquery:
-    """Id of the newest run in one of `statuses` of the reconciliation the outer query
-    names (`OuterRef("pk")` over reconciliations, `OuterRef("reconciliation")` over runs)."""
+def newest_run(reconciliation: OuterRef, statuses: tuple[str, ...], field: str = "pk") -> Subquery:
+    """`field` (its id by default) of the newest run in one of `statuses` of the
+    reconciliation the outer query names (`OuterRef("pk")` over reconciliations,
+    `OuterRef("reconciliation")` over runs)."""
     runs = Run.objects.filter(reconciliation=reconciliation, status__in=statuses).order_by(
         "-created_at", "-pk"
     )
-    return Subquery(runs.values("pk")[:1])
+    return Subquery(runs.values(field)[:1])
 
 
 class Outcome(models.TextChoices):
