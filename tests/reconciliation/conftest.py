@@ -110,6 +110,21 @@ def erp(
     )[0]
 
 
+def known_as(obj, system, object_type, external_id):
+    """Record that another system knows `obj` by `external_id` (an ExternalRef)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from revops.models import ExternalRef
+
+    return ExternalRef.objects.create(
+        system=system,
+        object_type=object_type,
+        external_id=external_id,
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+    )
+
+
 def run(recon, *, actor=ADMIN):
     return run_now(
         reconciliation=recon,

@@ -11,7 +11,7 @@ import pytest
 from reconciliation import services
 from reconciliation.models import Kind, Run, RunTotal
 from tests import factories as f
-from tests.reconciliation.conftest import ADMIN, DAY, add_rule, erp, invoice, outcomes, records, run
+from tests.reconciliation.conftest import ADMIN, DAY, add_rule, erp, invoice, known_as, outcomes, records, run
 
 pytestmark = pytest.mark.django_db
 
@@ -183,18 +183,7 @@ def test_it_normalises_references_the_same_in_sql_and_in_python(text):
 def test_it_matches_when_only_the_two_systems_other_ids_agree(erp_recon, customer):
     """Billing knows the invoice by NetSuite's id (an ExternalRef), the ERP names it by
     that id too and by a number of its own: the further references pair them."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from revops.models import ExternalRef, Invoice
-
-    inv = invoice(customer, "INV-70")
-    ExternalRef.objects.create(
-        system="netsuite",
-        object_type="invoice",
-        external_id="ns/7001",
-        content_type=ContentType.objects.get_for_model(Invoice),
-        object_id=inv.pk,
-    )
+    known_as(invoice(customer, "INV-70"), "netsuite", "invoice", "ns/7001")
     erp("NS-7001", "NSX-42")  # neither its number nor revops' number
     erp("NS-7002", "NSX-43", amount="55.00", tax="0")  # its own id names nothing in billing
     result = run(erp_recon)

@@ -8,15 +8,11 @@ SCRIPT = r"""
 import django
 django.setup()
 
-from django.contrib.contenttypes.models import ContentType
-
 from exceptions_queue.models import ExceptionItem
-from revops.models import ExternalRef, Invoice
 from tests import factories as f
-from tests.reconciliation.conftest import add_rule, erp, invoice, outcomes, run
 from reconciliation import services
 from reconciliation.models import Kind
-from tests.reconciliation.conftest import ADMIN
+from tests.reconciliation.conftest import ADMIN, add_rule, erp, invoice, known_as, outcomes, run
 
 recon = services.reconciliation_save(name="Billing ⇄ NetSuite", kind=Kind.INVOICES_ERP,
     external_system="netsuite", lookback_days=3000, actor=ADMIN, reason="test")
@@ -25,10 +21,8 @@ add_rule(recon, 20, "Within 2 %", method="exact_reference", tolerance_percent="2
 add_rule(recon, 30, "Customer and amount", method="amount_customer_date", date_window_days=3, action="suggest")
 customer = f.CustomerFactory(number="C-100")
 invoice(customer, "INV-1"); erp("ns-1", "inv 1")                       # same reference, loosely
-renumbered = invoice(customer, "INV-2"); erp("INV-2", "NS-778")        # the ERP's external id is ours
-known = invoice(customer, "INV-3")
-ExternalRef.objects.create(system="netsuite", object_type="invoice", external_id="ns/3",
-    content_type=ContentType.objects.get_for_model(Invoice), object_id=known.pk)
+invoice(customer, "INV-2"); erp("INV-2", "NS-778")                    # the ERP's external id is ours
+known_as(invoice(customer, "INV-3"), "netsuite", "invoice", "ns/3")
 erp("NS-3", "NSX-3")                                                   # both know NetSuite's id
 invoice(customer, "INV-4", total="1000.00", tax="0"); erp("ns-4", "INV-4", amount="990.00", tax="0")
 invoice(customer, "INV-5", total="250.00", tax="0")                    # missing from the ERP

@@ -6,15 +6,14 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from reconciliation import services
 from reconciliation.models import ExternalRecord, Kind
 from reconciliation.runs import run_now
-from revops.models import Contract, ExternalRef, UsageRecord
+from revops.models import UsageRecord
 from tests import factories as f
-from tests.reconciliation.conftest import ADMIN
+from tests.reconciliation.conftest import ADMIN, known_as
 from tests.revops.usage_factories import MARCH, at, billed_contract
 
 pytestmark = pytest.mark.django_db
@@ -59,13 +58,7 @@ def test_a_won_deal_matches_the_contract_that_carries_its_crm_id(db):
     contract = f.ContractFactory(
         customer=customer, status="active", start_date=dt.date(2026, 3, 1), activated_at=timezone.now()
     )
-    ExternalRef.objects.create(
-        system="hubspot",
-        object_type="contract",
-        external_id="deal-77",
-        content_type=ContentType.objects.get_for_model(Contract),
-        object_id=contract.pk,
-    )
+    known_as(contract, "hubspot", "contract", "deal-77")
     for deal in ("deal-77", "deal-78"):
         ExternalRecord.objects.create(
             system="hubspot",
