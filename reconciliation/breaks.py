@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from types import SimpleNamespace
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
@@ -27,7 +26,7 @@ from exceptions_queue import set_writes
 from exceptions_queue.codes import ExceptionCode, make_dedupe_key
 from exceptions_queue.models import OPEN_STATUSES, ExceptionItem, Status
 from exceptions_queue.services import exception_open, normalise_error_details
-from reconciliation.models import Outcome, Reconciliation, Run, RunLine, Side
+from reconciliation.models import Reconciliation, Run, Side
 from reconciliation.subjects import side_model
 from revops.actors import Actor
 from revops.models import Customer, LegalEntity
@@ -135,20 +134,6 @@ def _record(dedupe_key: str, side, source_key) -> tuple[str, str] | None:
     return None
 
 
-def unmatched_rows(run: Run) -> list[dict]:
-    """The records a run left unmatched, one dict per record (its side's columns)."""
-    first_last = (run.line_ranges or {}).get(Outcome.UNMATCHED)
-    if not first_last:
-        return []
-    names = ["currency", *(f"{side}_{name}" for side in Side.values for name in SIDE_FIELDS)]
-    lines = RunLine.objects.filter(run=run, outcome=Outcome.UNMATCHED, id__range=first_last).order_by("id")
-    # Plain values, not model instances: a run can leave tens of thousands unmatched.
-    return [
-        line_side(SimpleNamespace(**values), Side.LEFT if values["left_key"] else Side.RIGHT)
-        for values in lines.values(*names).iterator(chunk_size=BATCH)
-    ]
-
-
 SIDE_FIELDS = ("key", "id", "reference", "customer", "date", "amount", "tax", "status")
 
 
@@ -171,20 +156,21 @@ def line_side(line, side: str) -> dict:
 def sync_breaks(
     *,
     run: Run,
+    unmatched: list[dict],
     near_misses: dict[tuple[str, str], dict],
     matched: set[tuple[str, str]],
     existing: dict[str, OpenBreak],
     actor: Actor,
 ) -> BreakCounts:
-    """Open or count again a break for each record the run left unmatched, and
-    resolve the open breaks (`existing`, from `open_breaks_locked`) of the
+    """Open or count again a break for each record the run left `unmatched`
+    (the engine's `unmatched_records`), and resolve the open breaks (`existing`, from `open_breaks_locked`) of the
     records it matched (`matched`)."""
     recon = run.reconciliation
     counts = BreakCounts()
     now = timezone.now()
     from reconciliation.sources import BREAK_SIDES
 
-    unmatched = [row for row in unmatched_rows(run) if row["side"] in BREAK_SIDES[recon.kind]]
+    unmatched = [row for row in unmatched if row["side"] in BREAK_SIDES[recon.kind]]
     keyed = {break_key(recon.pk, row["side"], row["source_key"]): row for row in unmatched}
     customers = dict(
         Customer.objects.filter(

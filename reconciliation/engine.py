@@ -45,7 +45,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 
 from reconciliation import sql
 from reconciliation.engine_results import AUTO, SUGGEST, Results, chosen_table
@@ -192,11 +192,12 @@ class Engine(Results):
         are hundreds of MB: without more, every statement reads and writes them
         through the disk. The size can only be set before the session's first
         temporary table, so a connection that already used one keeps its size."""
+        self.run("SAVEPOINT recon_buffers")
         try:
-            with transaction.atomic():
-                self.run(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+            self.run(f"SET temp_buffers = '{TEMP_BUFFERS}'")
         except DatabaseError:
-            pass
+            self.run("ROLLBACK TO SAVEPOINT recon_buffers")
+        self.run("RELEASE SAVEPOINT recon_buffers")
 
     def _analyze(self, table: str) -> None:
         """Planner statistics for a temporary table just filled: without them a

@@ -13,9 +13,12 @@ helpers (`run`, `value`, `_analyze`, `open_records`, `groups`).
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 
+from reconciliation import sql
 from reconciliation.sources import LEFT, RIGHT, SIDE_NAMES
 
 AUTO = "matched"
@@ -27,6 +30,10 @@ SIDE_VALUES = tuple(name for name in SIDE_NAMES if name not in ("side", "currenc
 LINE_FIELDS = ("key", "id", "reference", "customer", "date", "amount", "tax", "status")
 LINE_COLUMNS = ", ".join(f"{side}_{field}" for side in ("left", "right") for field in LINE_FIELDS)
 BLANK_SIDE = ("''", "NULL", "''", "''", "NULL", "NULL", "NULL", "''")
+LINE_INSERT = f"""INSERT INTO reconciliation_runline (run_id, outcome, group_no, rule_id, decided, currency,
+    {LINE_COLUMNS})"""
+# A record's columns as a break reads them.
+RECORD_VALUES = tuple(SIDE_NAMES)
 
 
 def chosen_table(outcome: str) -> str:
@@ -39,43 +46,65 @@ class Results:
     """The engine's results, once its rules are applied (see the module's docstring)."""
 
     def write_results(self, run_id: int) -> dict[str, list[int]]:
-        """The run's report lines and totals, into the run's tables; returns each
-        outcome's [first, last] line id. Each outcome is written by its own
-        statement, so its lines are one range of ids."""
-        left = ", ".join(f"l.{column}" for column in SIDE_VALUES)
-        right = ", ".join(f"r.{column}" for column in SIDE_VALUES)
-        insert = f"""INSERT INTO reconciliation_runline (run_id, outcome, group_no, rule_id, decided, currency,
-            {LINE_COLUMNS})"""
+        """The run's unmatched and suggested report lines, and its totals, into
+        the run's tables; returns each outcome's [first, last] line id (the
+        matched lines, a million where these are thousands, are
+        `write_matched`'s). Each outcome is written by its own statement, so its
+        lines are one range of ids."""
         ranges: dict[str, list[int]] = {}
         # How many lines each outcome has, so that the matched million is joined by hashing
         # and the few suggestions through the key.
         self._analyze("recon_line")
         self._analyze("recon_suggestion")
-
-        def written(outcome: str, statement: str, params: list) -> None:
-            before = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
-            self.run(statement, params)
-            after = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
-            if after > before:
-                ranges[outcome] = [int(before) + 1, int(after)]
-
-        written(
+        self._write_lines(
+            ranges,
             "unmatched",
-            f"""{insert} SELECT %s, 'unmatched', NULL, NULL, '', s.currency, {_unmatched_sides("s")}
+            f"""{LINE_INSERT} SELECT %s, 'unmatched', NULL, NULL, '', s.currency, {_unmatched_sides("s")}
             FROM {self.open_records} s""",
             [run_id],
         )
-        for outcome in (SUGGEST, AUTO):
-            written(
-                outcome,
-                f"""{insert} SELECT %s, x.outcome, x.group_no, x.rule_id, x.decided, l.currency, {left}, {right}
-                FROM {chosen_table(outcome)} x
-                JOIN recon_side l ON l.row_id = x.l_id AND l.side = {LEFT}
-                JOIN recon_side r ON r.row_id = x.r_id AND r.side = {RIGHT}""",
-                [run_id],
-            )
+        self._write_lines(ranges, SUGGEST, self._pairs_lines(SUGGEST), [run_id])
         self._write_totals(run_id)
         return ranges
+
+    def write_matched(self, run_id: int) -> list[int] | None:
+        """The matched pairs' report lines; their [first, last] line id."""
+        ranges: dict[str, list[int]] = {}
+        self._write_lines(ranges, AUTO, self._pairs_lines(AUTO), [run_id])
+        return ranges.get(AUTO)
+
+    def record_ranges(self, run_id: int, ranges: dict[str, list[int]]) -> None:
+        """The run's line ranges, written in the engine's transaction: should the
+        run's own transaction fail after the engine's committed (see
+        `reconciliation.engine_session`), its lines are found by them."""
+        self.run(
+            f"UPDATE reconciliation_run SET line_ranges = {sql.json_parameter()} WHERE id = %s",
+            [json.dumps(ranges), run_id],
+        )
+
+    def _write_lines(self, ranges: dict[str, list[int]], outcome: str, statement: str, params: list) -> None:
+        before = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
+        self.run(statement, params)
+        after = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
+        if after > before:
+            ranges[outcome] = [int(before) + 1, int(after)]
+
+    @staticmethod
+    def _pairs_lines(outcome: str) -> str:
+        left = ", ".join(f"l.{column}" for column in SIDE_VALUES)
+        right = ", ".join(f"r.{column}" for column in SIDE_VALUES)
+        return f"""{LINE_INSERT} SELECT %s, x.outcome, x.group_no, x.rule_id, x.decided, l.currency, {left}, {right}
+            FROM {chosen_table(outcome)} x
+            JOIN recon_side l ON l.row_id = x.l_id AND l.side = {LEFT}
+            JOIN recon_side r ON r.row_id = x.r_id AND r.side = {RIGHT}"""
+
+    def unmatched_records(self) -> list[dict]:
+        """The records no rule took, in the order of their lines: each a dict of
+        its columns, its side named ("left" or "right")."""
+        self.cursor.execute(
+            f"SELECT {', '.join(RECORD_VALUES)} FROM {self.open_records} s ORDER BY s.side, s.row_id"
+        )
+        return [_record_values(dict(zip(RECORD_VALUES, row, strict=True))) for row in self.cursor.fetchall()]
 
     def _totals(self, records: str) -> dict[tuple[int, str], tuple[int, Decimal]]:
         """(side, currency) → (count, amount) of `records` (a FROM clause naming them `s`)."""
@@ -178,6 +207,18 @@ class Results:
                 },
             )
         return found
+
+
+def _record_values(row: dict) -> dict:
+    """A record read straight from the engine's tables, in the types the
+    canonical models give (SQLite hands back numbers and dates as it stored them)."""
+    row["side"] = "left" if row["side"] == LEFT else "right"
+    for name in ("amount", "tax_amount"):
+        if row[name] is not None and not isinstance(row[name], Decimal):
+            row[name] = Decimal(str(row[name]))
+    if isinstance(row["record_date"], str):
+        row["record_date"] = dt.date.fromisoformat(row["record_date"])
+    return row
 
 
 def _unmatched_sides(alias: str) -> str:

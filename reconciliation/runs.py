@@ -3,11 +3,14 @@
 A run is requested as a `queued` row (the database allows one queued or
 running run per reconciliation) and executed by a Django-Q2 task after the
 request commits. The task claims the row with a conditional update, so a
-duplicate delivery finds nothing to do. Execution happens in one transaction:
-both sides are copied into temporary tables, matched by the engine, written as
-the run's items and totals, and the breaks are opened, counted again or
-resolved in the exception queue — all or nothing. A run that fails is marked
-failed with its error, in a transaction of its own.
+duplicate delivery finds nothing to do. Both sides are copied into temporary
+tables, matched by the engine, written as the run's lines and totals, and the
+breaks are opened, counted again or resolved in the exception queue — all or
+nothing. On PostgreSQL a worker's run gives its engine a connection of its own,
+so that the matched lines and the breaks are written at once
+(`reconciliation.engine_session`); a run that fails after the engine committed
+has its lines and totals discarded. A run that fails is marked failed with its
+error, in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -25,7 +28,8 @@ from reconciliation import resubmit
 from reconciliation import sources as src
 from reconciliation.breaks import open_breaks_locked, sync_breaks
 from reconciliation.engine import Engine, RuleSpec
-from reconciliation.models import MatchDecision, Outcome, Reconciliation, Run, RunTotal
+from reconciliation.engine_session import EngineSession, own_connection_possible
+from reconciliation.models import MatchDecision, Outcome, Reconciliation, Run, RunLine, RunTotal
 from revops.actors import Actor
 from revops.errors import field_error
 
@@ -115,13 +119,15 @@ def execute_run(run_id: int) -> Run | None:
     run = _claim(run_id)
     if run is None:
         return None
+    separate = own_connection_possible()
     try:
         with transaction.atomic():
-            _execute(run)
+            _execute(run, separate=separate)
     except Exception as exc:
         logger.exception("reconciliation run %s failed", run.pk)
         error = f"{type(exc).__name__}: {exc}"[:2000]
         with transaction.atomic():
+            discard_results(run.pk)
             Run.objects.filter(pk=run.pk).update(
                 status=Run.Status.FAILED, finished_at=timezone.now(), error=error
             )
@@ -154,19 +160,24 @@ class _Clock:
 
     def tick(self, name: str) -> None:
         now = time.perf_counter()
-        self.phases[name] = round(self.phases.get(name, 0) + now - self.last, 3)
+        self.record(name, now - self.last)
         self.last = now
 
+    def record(self, name: str, seconds: float) -> None:
+        """Steps timed apart (two that ran at once); the next tick starts now."""
+        self.phases[name] = round(self.phases.get(name, 0) + seconds, 3)
+        self.last = time.perf_counter()
 
-def _execute(run: Run) -> None:
+
+def _execute(run: Run, *, separate: bool) -> None:
     recon = run.reconciliation
     scope = scope_for(run)
     left, right = src.sides_for(recon.kind)
     sides = [left(src.LEFT, scope), right(src.RIGHT, scope)]
     decisions = MatchDecision.objects.filter(reconciliation=recon)
     clock = _Clock()
-    with connection.cursor() as cursor:
-        engine = Engine(cursor)
+    with EngineSession(separate=separate) as session:
+        engine = Engine(session.cursor)
         engine.prepare()
         for side in sides:
             engine.load(side)
@@ -184,19 +195,36 @@ def _execute(run: Run) -> None:
             clock.tick(f"rule {rule.position}: {rule.name}")
         ranges = engine.write_results(run.pk)
         groups = engine.group_counts()
-        clock.tick("write lines and totals")
         near = engine.near_misses()
+        unmatched = engine.unmatched_records()
         existing = open_breaks_locked(recon.pk)
         matched = engine.matched_among(item.record for item in existing.values() if item.record)
+        clock.tick("write unmatched and suggested lines, totals")
+        # The matched lines, the run's largest write, go on while the breaks are written.
+        with session.alongside(lambda: engine.write_matched(run.pk)) as lines:
+            started = time.perf_counter()
+            counts = sync_breaks(
+                run=run,
+                unmatched=unmatched,
+                near_misses=near,
+                matched=matched,
+                existing=existing,
+                actor=system_actor(run),
+            )
+            breaks_took = time.perf_counter() - started
+        if lines.result:
+            ranges[Outcome.MATCHED] = lines.result
         engine.drop()
-    Run.objects.filter(pk=run.pk).update(line_ranges=ranges)
+        engine.record_ranges(run.pk, ranges)
+        session.commit()
+    clock.record("matched lines" + (" (alongside the breaks)" if separate else ""), lines.seconds)
+    clock.record(
+        "breaks in the exception queue" + (" (alongside the lines)" if separate else ""), breaks_took
+    )
     run.line_ranges = ranges
     _count(run, groups)
-    counts = sync_breaks(
-        run=run, near_misses=near, matched=matched, existing=existing, actor=system_actor(run)
-    )
     resubmit.settle_resubmissions(run, system_actor(run))
-    clock.tick("breaks in the exception queue")
+    clock.tick("commit and counts")
     Run.objects.filter(pk=run.pk).update(
         phases=clock.phases,
         status=Run.Status.SUCCEEDED,
@@ -231,6 +259,18 @@ LOST_RUN = (
 )
 
 
+def discard_results(run_id: int) -> None:
+    """The lines and totals of a run that failed: none when its transaction
+    held them (they were rolled back with it); those its engine committed on a
+    connection of its own when the run's transaction then failed or its worker
+    was lost (see `reconciliation.engine_session`)."""
+    ranges = Run.objects.filter(pk=run_id).values_list("line_ranges", flat=True).first()
+    for first, last in (ranges or {}).values():
+        RunLine.objects.filter(id__range=(first, last), run_id=run_id).delete()
+    RunTotal.objects.filter(run_id=run_id).delete()
+    Run.objects.filter(pk=run_id).update(line_ranges={})
+
+
 def fail_lost_runs(now: dt.datetime | None = None) -> int:
     """Runs still `running` past the broker's retry time lost their worker: their
     transaction rolled back, and a redelivered task finds them claimed. Mark them
@@ -247,6 +287,7 @@ def fail_lost_runs(now: dt.datetime | None = None) -> int:
                 status=Run.Status.FAILED, finished_at=now, error=LOST_RUN
             ):
                 failed += 1
+                discard_results(run.pk)
                 _give_back_resubmissions(run, LOST_RUN)
     return failed
 

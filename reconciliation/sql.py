@@ -49,6 +49,11 @@ def normalise_reference(text: str) -> str:
     return out
 
 
+def json_parameter() -> str:
+    """A JSON value given as text."""
+    return "CAST(%s AS JSONB)" if is_postgres() else "%s"
+
+
 def temp_table(name: str, columns: str) -> list[str]:
     """Statements that (re)create a temporary table private to this connection.
     On PostgreSQL it is dropped at commit, and never written to the WAL."""

@@ -126,7 +126,7 @@ def test_a_failed_run_puts_its_resubmissions_back(
     run(erp_recon)
     item, _ = resubmit(breaks().get(), analyst, django_capture_on_commit_callbacks)
 
-    def broken(run):
+    def broken(run, **options):
         raise RuntimeError("the ERP snapshot table is locked")
 
     monkeypatch.setattr(runs, "_execute", broken)
