@@ -1,0 +1,125 @@
+"""A run a worker executes (no transaction of the caller's open) gives its
+engine a connection of its own and writes the matched lines while the breaks
+are written: the report is the same as on one connection, and a run that fails
+at any point keeps no lines, totals or breaks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from exceptions_queue.models import ExceptionItem
+from reconciliation import runs
+from reconciliation.engine import Engine
+from reconciliation.engine_session import own_connection_possible
+from reconciliation.models import Run, RunLine, RunTotal
+from tests.reconciliation.conftest import erp, invoice, run
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+BREAK = "RECONCILIATION_BREAK"
+
+
+@pytest.fixture
+def books(erp_recon, customer):
+    """One match, one suggestion and an unmatched record on each side."""
+    invoice(customer, "INV-1")
+    erp("ns-1", "INV-1")
+    invoice(customer, "INV-2", total="1000.00", tax="0")
+    erp("ns-2", "INV-2", amount="990.00", tax="0")
+    invoice(customer, "INV-3", total="250.00", tax="0")
+    erp("ns-9", "NS-9", amount="77.00", tax="0", record_date=dt.date(2026, 2, 1))
+    return erp_recon
+
+
+def report(done: Run):
+    lines = sorted(
+        (
+            line.outcome,
+            line.group_no is None,
+            line.left_key,
+            line.right_key,
+            line.left_amount,
+            line.right_amount,
+        )
+        for line in RunLine.objects.filter(run=done)
+    )
+    totals = sorted(
+        RunTotal.objects.filter(run=done).values_list("side", "currency", "outcome", "count", "amount")
+    )
+    return lines, totals
+
+
+def nothing_kept(failed: Run) -> bool:
+    failed.refresh_from_db()
+    return (
+        not RunLine.objects.filter(run=failed).exists()
+        and not RunTotal.objects.filter(run=failed).exists()
+        and failed.line_ranges == {}
+        and not ExceptionItem.objects.filter(code=BREAK).exists()
+    )
+
+
+def test_only_a_run_outside_any_transaction_may_use_a_second_connection(db):
+    assert own_connection_possible()
+    with transaction.atomic():
+        assert not own_connection_possible()
+
+
+def test_a_worker_run_reports_the_same_as_on_one_connection(books, monkeypatch):
+    separate = run(books)
+    assert separate.status == "succeeded", separate.error
+    assert "matched lines (alongside the breaks)" in separate.phases
+    assert (separate.matched_groups, separate.suggested_groups) == (1, 1)
+    assert separate.breaks_opened == 2 and ExceptionItem.objects.filter(code=BREAK).count() == 2
+
+    monkeypatch.setattr(runs, "own_connection_possible", lambda: False)
+    together = run(books)
+    assert together.status == "succeeded", together.error
+    assert "matched lines" in together.phases
+    assert report(separate) == report(together)
+    assert len(report(together)[0]) == 4
+    assert together.breaks_seen_again == 2 and together.breaks_opened == 0
+
+
+def test_breaks_failing_while_the_lines_are_written_keep_nothing(books, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("the exception queue is being migrated")
+
+    monkeypatch.setattr(runs, "sync_breaks", broken)
+    failed = run(books)
+    assert failed.status == "failed" and "being migrated" in failed.error
+    assert nothing_kept(failed)
+
+
+def test_lines_failing_while_the_breaks_are_written_keep_nothing(books, monkeypatch):
+    def broken(self, run_id):
+        raise RuntimeError("no room for the report lines")
+
+    monkeypatch.setattr(Engine, "write_matched", broken)
+    failed = run(books)
+    assert failed.status == "failed" and "no room for the report lines" in failed.error
+    assert nothing_kept(failed)
+
+
+def test_a_run_failing_after_its_engine_committed_keeps_no_lines_or_totals(books, monkeypatch):
+    def broken(run, actor):
+        raise RuntimeError("the resubmissions table is locked")
+
+    monkeypatch.setattr(runs.resubmit, "settle_resubmissions", broken)
+    failed = run(books)
+    assert failed.status == "failed" and "resubmissions table is locked" in failed.error
+    assert nothing_kept(failed)
+
+
+def test_a_lost_run_whose_engine_had_committed_keeps_no_lines(books):
+    done = run(books)
+    assert RunLine.objects.filter(run=done).exists() and RunTotal.objects.filter(run=done).exists()
+    # As if the worker stopped between the engine's commit and the run's.
+    Run.objects.filter(pk=done.pk).update(
+        status="running", started_at=timezone.now() - dt.timedelta(hours=3), finished_at=None
+    )
+    assert runs.fail_lost_runs() == 1
+    assert not RunLine.objects.filter(run=done).exists() and not RunTotal.objects.filter(run=done).exists()
