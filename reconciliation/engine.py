@@ -6,9 +6,11 @@ any further references a record is known by, such as another system's id),
 then tries the reconciliation's rules in rank order. Each rule is a few
 statements over the records no earlier rule took:
 
-1. candidates (`recon_cand`) — pairs that agree on what the rule compares: a
-   shared reference, or the same customer and currency within the date window;
-   with their amount difference and day gap;
+1. candidates — pairs that agree on what the rule compares: a shared
+   reference, or the same customer and currency within the date window; with
+   their amount difference and day gap. An automatic 1:1 rule keeps them in a
+   CTE of the statement that chooses (only their number per record decides),
+   other rules in `recon_cand`;
 2. choice (`recon_pick`) — for 1:1, an automatic rule takes only pairs that are
    each other's only candidate (ambiguity is never matched automatically); a
    suggesting rule takes pairs that are each other's best (smallest difference,
@@ -164,7 +166,10 @@ class Engine(Results):
     def count(self, statement: str, params: Iterable = ()) -> int:
         """Run a write; returns the rows it wrote."""
         self.cursor.execute(statement, list(params))
-        return self.cursor.rowcount
+        if self.cursor.rowcount >= 0:
+            return self.cursor.rowcount
+        # Python's SQLite driver leaves a write that starts with WITH uncounted.
+        return self.value("SELECT changes()")
 
     def value(self, statement: str, params: Iterable = ()):
         self.cursor.execute(statement, list(params))
@@ -284,16 +289,20 @@ class Engine(Results):
 
     def apply(self, rule: RuleSpec) -> int:
         """Apply one rule to the records still open; returns the groups it made."""
-        self.run("DELETE FROM recon_cand")
         whole = {"1:1": None, "1:N": "l", "N:1": "r"}[rule.cardinality]
-        self._candidates(rule, whole=whole)
+        candidates = self._candidates(rule, whole=whole)
         # The first choice goes straight to its table (a million pairs are not copied twice).
         target = "recon_pick" if self.pooled else chosen_table(rule.outcome)
         if self.pooled:
-            self.run("DELETE FROM recon_pick")
+            self.run(sql.emptied("recon_pick"))
+        if whole is None and rule.outcome == AUTO:
+            return self._commit_picks(rule, target, pairs=self._pick_unique(rule, target, candidates))
+        self.run(sql.emptied("recon_cand"))
+        for statement, params in candidates:
+            self.run(f"INSERT INTO recon_cand (l_id, r_id, diff, gap) {statement}", params)
         pairs = None
         if whole is None:
-            pairs = self._pick_one_to_one(rule, target)
+            pairs = self._pick_best(rule, target)
         else:
             self._pick_split(rule, target, whole=whole)
         return self._commit_picks(rule, target, pairs=pairs)
@@ -340,7 +349,11 @@ class Engine(Results):
             params.append(rule.date_window_days)
         return conditions, params
 
-    def _candidates(self, rule: RuleSpec, *, whole: str | None) -> None:
+    def _candidates(self, rule: RuleSpec, *, whole: str | None) -> list[tuple[str, list]]:
+        """The SELECTs (with their parameters) of the pairs of open records that
+        agree on what the rule compares, as (l_id, r_id, diff, gap); they give a
+        pair once. Pairs named by further references are first found into
+        `recon_shared`."""
         conditions, params = self._conditions(rule, whole=whole)
         where = " AND ".join(conditions)
         gap = f"COALESCE({sql.day_gap('l.record_date', 'r.record_date')}, 0)"
@@ -348,30 +361,31 @@ class Engine(Results):
         if whole is None and rule.outcome == AUTO:
             # Only the number of candidates decides; difference and gap rank suggestions.
             gap = difference = "0"
-        insert = "INSERT INTO recon_cand (l_id, r_id, diff, gap)"
+        pair = f"SELECT l.row_id AS l_id, r.row_id AS r_id, {difference} AS diff, {gap} AS gap"
         table = self.open_records
         if rule.method == "amount_customer_date":
-            self.run(
-                f"""{insert} SELECT l.row_id, r.row_id, {difference}, {gap}
-                FROM {table} l JOIN {table} r
-                    ON r.side = 1 AND r.customer_key = l.customer_key AND r.currency = l.currency
-                WHERE l.side = 0 AND l.customer_key <> '' AND {where}""",
+            return [
+                (
+                    f"""{pair} FROM {table} l JOIN {table} r
+                        ON r.side = 1 AND r.customer_key = l.customer_key AND r.currency = l.currency
+                    WHERE l.side = 0 AND l.customer_key <> '' AND {where}""",
+                    params,
+                )
+            ]
+        # Same normalised reference: one hash join of the side table with itself.
+        selects = [
+            (
+                f"""{pair} FROM {table} l JOIN {table} r ON r.side = 1 AND r.ref = l.ref
+                WHERE l.side = 0 AND l.ref <> '' AND {where}""",
                 params,
             )
-            return
-        # Same normalised reference: one hash join of the side table with itself.
-        self.run(
-            f"""{insert} SELECT l.row_id, r.row_id, {difference}, {gap}
-            FROM {table} l JOIN {table} r ON r.side = 1 AND r.ref = l.ref
-            WHERE l.side = 0 AND l.ref <> '' AND {where}""",
-            params,
-        )
+        ]
         # A further reference of one side naming the other's (a different pair only).
         if self.value("SELECT COUNT(*) FROM recon_token") == 0:
-            return
+            return selects
         # The pairs first, into a table of their own: they are few, and the planner, knowing
         # it, looks their records up through the row key instead of hashing both sides.
-        self.run("DELETE FROM recon_shared")
+        self.run(sql.emptied("recon_shared"))
         self.run(
             f"""INSERT INTO recon_shared (l_id, r_id)
             SELECT t.row_id, r.row_id FROM recon_token t
@@ -384,14 +398,16 @@ class Engine(Results):
                 JOIN recon_token rt ON rt.side = 1 AND rt.token = lt.token WHERE lt.side = 0"""
         )
         self._analyze("recon_shared")
-        self.run(
-            f"""{insert} SELECT l.row_id, r.row_id, {difference}, {gap}
-            FROM recon_shared shared
-            JOIN {table} l ON l.row_id = shared.l_id
-            JOIN {table} r ON r.row_id = shared.r_id
-            WHERE l.ref <> r.ref AND {where}""",
-            params,
+        selects.append(
+            (
+                f"""{pair} FROM recon_shared shared
+                JOIN {table} l ON l.row_id = shared.l_id
+                JOIN {table} r ON r.row_id = shared.r_id
+                WHERE l.ref <> r.ref AND {where}""",
+                params,
+            )
         )
+        return selects
 
     @staticmethod
     def _insert_picks(rule: RuleSpec, target: str) -> tuple[str, list]:
@@ -402,18 +418,26 @@ class Engine(Results):
             [rule.id, rule.outcome],
         )
 
-    def _pick_one_to_one(self, rule: RuleSpec, target: str) -> int:
-        """Returns the pairs picked: each is a group of its own."""
+    def _pick_unique(self, rule: RuleSpec, target: str, candidates: list[tuple[str, list]]) -> int:
+        """An automatic 1:1 rule takes the pairs that are each other's only
+        candidate: two hash anti-joins, no sort. The candidates are a
+        materialized CTE, not a table: only how many each record has decides, and
+        no later statement reads them. Returns the pairs picked (each a group)."""
         insert, params = self._insert_picks(rule, target)
-        if rule.outcome == AUTO:
-            # Each other's only candidate: two hash anti-joins, no sort.
-            # (A pair is a candidate once: the other references' pairs leave out same-reference ones.)
-            return self.count(
-                f"""{insert} c.l_id, c.r_id, c.l_id FROM recon_cand c
-                WHERE NOT EXISTS (SELECT 1 FROM recon_cand o WHERE o.l_id = c.l_id AND o.r_id <> c.r_id)
-                  AND NOT EXISTS (SELECT 1 FROM recon_cand o WHERE o.r_id = c.r_id AND o.l_id <> c.l_id)""",
-                params,
-            )
+        union = " UNION ALL ".join(statement for statement, _ in candidates)
+        values = [value for _, statement_params in candidates for value in statement_params]
+        return self.count(
+            f"""WITH c AS MATERIALIZED ({union})
+            {insert} c.l_id, c.r_id, c.l_id FROM c
+            WHERE NOT EXISTS (SELECT 1 FROM c o WHERE o.l_id = c.l_id AND o.r_id <> c.r_id)
+              AND NOT EXISTS (SELECT 1 FROM c o WHERE o.r_id = c.r_id AND o.l_id <> c.l_id)""",
+            values + params,
+        )
+
+    def _pick_best(self, rule: RuleSpec, target: str) -> int:
+        """A suggesting 1:1 rule takes the candidates (`recon_cand`) that are each
+        other's best. Returns the pairs picked: each is a group of its own."""
+        insert, params = self._insert_picks(rule, target)
         # Each other's best: smallest difference, then smallest gap, then the earlier record.
         return self.count(
             f"""{insert} l_id, r_id, l_id FROM (

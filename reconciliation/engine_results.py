@@ -119,10 +119,18 @@ class Results:
         matched lines)."""
         every = self._totals("recon_side s")
         unmatched = self._totals(f"{self.open_records} s")
-        # The few suggested records, each once, looked up through the row key.
+        # The few suggested records, each once, looked up through the row key one by one. As a
+        # join, PostgreSQL hashes the two million records instead; OFFSET 0 keeps its lookup a
+        # subquery run per record. (SQLite looks them up by itself, and has no LATERAL.)
+        lookup = (
+            """CROSS JOIN LATERAL (
+                SELECT o.side, o.currency, o.amount FROM recon_side o WHERE o.row_id = x.row_id OFFSET 0
+            ) s"""
+            if sql.is_postgres()
+            else "JOIN recon_side s ON s.row_id = x.row_id"
+        )
         suggested = self._totals(
-            """(SELECT l_id AS row_id FROM recon_suggestion UNION SELECT r_id FROM recon_suggestion) x
-            JOIN recon_side s ON s.row_id = x.row_id"""
+            f"(SELECT l_id AS row_id FROM recon_suggestion UNION SELECT r_id FROM recon_suggestion) x {lookup}"
         )
         rows = []
         for key, (count, amount) in every.items():
@@ -161,7 +169,7 @@ class Results:
         keys = [(LEFT if side == "left" else RIGHT, key) for side, key in keys]
         if not keys:
             return set()
-        self.run("DELETE FROM recon_probe")
+        self.run(sql.emptied("recon_probe"))
         self.cursor.executemany("INSERT INTO recon_probe (side, source_key) VALUES (%s, %s)", keys)
         self._analyze("recon_probe")
         self.cursor.execute(
