@@ -113,7 +113,7 @@ class Alongside:
         if exc is not None and self.thread.is_alive():
             # The run failed meanwhile: stop the statement rather than wait for it.
             try:
-                self.session.wrapper.connection.cancel()
+                self.session.wrapper.connection.cancel_safe(timeout=10)
             except Exception:
                 logger.exception("could not cancel the report lines' statement")
         self.thread.join()

@@ -6,6 +6,7 @@ at any point keeps no lines, totals or breaks."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from django.db import transaction
@@ -14,7 +15,7 @@ from django.utils import timezone
 from exceptions_queue.models import ExceptionItem
 from reconciliation import runs
 from reconciliation.engine import Engine
-from reconciliation.engine_session import own_connection_possible
+from reconciliation.engine_session import EngineSession, own_connection_possible
 from reconciliation.models import Run, RunLine, RunTotal
 from tests.reconciliation.conftest import erp, invoice, run
 
@@ -123,3 +124,13 @@ def test_a_lost_run_whose_engine_had_committed_keeps_no_lines(books):
     )
     assert runs.fail_lost_runs() == 1
     assert not RunLine.objects.filter(run=done).exists() and not RunTotal.objects.filter(run=done).exists()
+
+
+def test_a_failure_beside_a_running_statement_cancels_it_instead_of_waiting(db):
+    with EngineSession(separate=True) as session:
+        started = time.perf_counter()
+        sleeping = session.alongside(lambda: session.cursor.execute("SELECT pg_sleep(60)"))
+        with pytest.raises(RuntimeError, match="breaks failed"), sleeping:
+            time.sleep(0.5)  # the statement is running on the engine's connection
+            raise RuntimeError("breaks failed")
+        assert time.perf_counter() - started < 30
