@@ -85,33 +85,22 @@ def test_a_worker_run_reports_the_same_as_on_one_connection(books, monkeypatch):
     assert together.breaks_seen_again == 2 and together.breaks_opened == 0
 
 
-def test_breaks_failing_while_the_lines_are_written_keep_nothing(books, monkeypatch):
-    def broken(**kwargs):
-        raise RuntimeError("the exception queue is being migrated")
+@pytest.mark.parametrize(
+    ("owner", "name", "error"),
+    [
+        (runs, "sync_breaks", "the exception queue is being migrated"),
+        (Engine, "write_matched", "no room for the report lines"),
+        (runs.resubmit, "settle_resubmissions", "the resubmissions table is locked"),
+    ],
+    ids=["breaks-beside-the-lines", "lines-beside-the-breaks", "after-the-engines-commit"],
+)
+def test_a_run_failing_at_any_point_keeps_no_lines_totals_or_breaks(books, monkeypatch, owner, name, error):
+    def broken(*args, **kwargs):
+        raise RuntimeError(error)
 
-    monkeypatch.setattr(runs, "sync_breaks", broken)
+    monkeypatch.setattr(owner, name, broken)
     failed = run(books)
-    assert failed.status == "failed" and "being migrated" in failed.error
-    assert nothing_kept(failed)
-
-
-def test_lines_failing_while_the_breaks_are_written_keep_nothing(books, monkeypatch):
-    def broken(self, run_id):
-        raise RuntimeError("no room for the report lines")
-
-    monkeypatch.setattr(Engine, "write_matched", broken)
-    failed = run(books)
-    assert failed.status == "failed" and "no room for the report lines" in failed.error
-    assert nothing_kept(failed)
-
-
-def test_a_run_failing_after_its_engine_committed_keeps_no_lines_or_totals(books, monkeypatch):
-    def broken(run, actor):
-        raise RuntimeError("the resubmissions table is locked")
-
-    monkeypatch.setattr(runs.resubmit, "settle_resubmissions", broken)
-    failed = run(books)
-    assert failed.status == "failed" and "resubmissions table is locked" in failed.error
+    assert failed.status == "failed" and error in failed.error
     assert nothing_kept(failed)
 
 
