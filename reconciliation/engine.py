@@ -44,13 +44,13 @@ looks them up instead of hashing a whole side.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import DatabaseError
 
 from reconciliation import sql
 from reconciliation.engine_results import AUTO, SUGGEST, Results, chosen_table
+from reconciliation.rule_spec import RuleSpec
 from reconciliation.sources import LEFT, RIGHT, SIDE_COLUMNS, SideSource
 
 # Half the stored precision: sums SQLite computes in binary floating point
@@ -68,33 +68,6 @@ SIDE_TABLE_COLUMNS = (
 
 # The columns of a side's records that statements join or filter on.
 RECORD_KEYS = ("row_id", "side", "ref", "customer_key", "currency", "source_key")
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    id: int | None
-    method: str  # exact_reference | amount_customer_date
-    cardinality: str  # 1:1 | 1:N | N:1
-    outcome: str  # matched | suggested
-    amount_tolerance: Decimal = Decimal(0)
-    tolerance_percent: Decimal = Decimal(0)
-    date_window_days: int = 0
-    compare_tax: bool = False
-    compare_status: bool = False
-
-    @classmethod
-    def from_rule(cls, rule) -> RuleSpec:
-        return cls(
-            id=rule.pk,
-            method=rule.method,
-            cardinality=rule.cardinality,
-            outcome=AUTO if rule.action == "auto" else SUGGEST,
-            amount_tolerance=rule.amount_tolerance,
-            tolerance_percent=rule.tolerance_percent,
-            date_window_days=rule.date_window_days,
-            compare_tax=rule.compare_tax,
-            compare_status=rule.compare_status,
-        )
 
 
 def _tables() -> dict[str, str]:
