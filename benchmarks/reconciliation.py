@@ -212,7 +212,7 @@ def main() -> None:
             f"{run.matched_groups:,} matched, {run.suggested_groups:,} suggested, "
             f"{run.left_unmatched:,} + {run.right_unmatched:,} unmatched, {run.breaks_opened:,} breaks opened"
         )
-        for phase, seconds in run.phases.items():
+        for phase, seconds in run.phase_times:
             print(f"    {phase:<48} {seconds:7.2f} s")
         print(f"    baselines: COUNT(*) join {join:.2f} s, copy of both tables {copy:.2f} s")
 

@@ -216,7 +216,9 @@ class Run(models.Model):
     breaks_seen_again = models.PositiveIntegerField(default=0)
     breaks_resolved = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    phases = models.JSONField(default=dict, blank=True, help_text="Seconds each step of the run took")
+    phases = models.JSONField(
+        default=list, blank=True, help_text="[step, seconds] of each step of the run, in the order they ran"
+    )
     line_ranges = models.JSONField(
         default=dict, blank=True, help_text="outcome → [first, last] id of its lines (see RunLine)"
     )
@@ -241,6 +243,14 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reconciliation} run {self.pk}"
+
+    @property
+    def phase_times(self) -> list[tuple[str, float]]:
+        """(step, seconds) in the order the steps ran. Runs before the list was
+        kept have a mapping (whose keys JSONB stores sorted, not in order)."""
+        if isinstance(self.phases, dict):
+            return list(self.phases.items())
+        return [(name, seconds) for name, seconds in self.phases]
 
     @property
     def is_active(self) -> bool:

@@ -226,7 +226,7 @@ def _execute(run: Run, *, separate: bool) -> None:
     resubmit.settle_resubmissions(run, system_actor(run))
     clock.tick("commit and counts")
     Run.objects.filter(pk=run.pk).update(
-        phases=clock.phases,
+        phases=[[name, seconds] for name, seconds in clock.phases.items()],
         status=Run.Status.SUCCEEDED,
         finished_at=timezone.now(),
         date_from=scope.date_from,

@@ -72,14 +72,14 @@ def test_only_a_run_outside_any_transaction_may_use_a_second_connection(db):
 def test_a_worker_run_reports_the_same_as_on_one_connection(books, monkeypatch):
     separate = run(books)
     assert separate.status == "succeeded", separate.error
-    assert "matched lines (alongside the breaks)" in separate.phases
+    assert "matched lines (alongside the breaks)" in dict(separate.phase_times)
     assert (separate.matched_groups, separate.suggested_groups) == (1, 1)
     assert separate.breaks_opened == 2 and ExceptionItem.objects.filter(code=BREAK).count() == 2
 
     monkeypatch.setattr(runs, "own_connection_possible", lambda: False)
     together = run(books)
     assert together.status == "succeeded", together.error
-    assert "matched lines" in together.phases
+    assert "matched lines" in dict(together.phase_times)
     assert report(separate) == report(together)
     assert len(report(together)[0]) == 4
     assert together.breaks_seen_again == 2 and together.breaks_opened == 0

@@ -43,6 +43,23 @@ def test_the_run_report_shows_totals_and_unmatched_lines(client, analyst, report
     assert "INV-40" in matched and "Same number, same amounts" in matched
 
 
+def test_the_run_report_lists_the_steps_in_the_order_they_ran(client, analyst, report):
+    client.force_login(analyst)
+    page = client.get(reverse("reconciliation:run", args=[report.pk])).content.decode()
+    steps = [name for name, _ in report.phase_times]
+    assert steps[0] == "load both sides" and steps[-1] == "commit and counts"
+    # JSONB sorts an object's keys by length: a list keeps the order of the run.
+    assert (
+        page.index("load both sides")
+        < page.index("rule 10: Same number, same amounts")
+        < page.index("commit and counts")
+    )
+    # Runs stored before the steps were a list still show theirs.
+    Run.objects.filter(pk=report.pk).update(phases={"load both sides": 1.5, "rules": 2.25})
+    page = client.get(reverse("reconciliation:run", args=[report.pk])).content.decode()
+    assert "load both sides 1.50 s" in page and "rules 2.25 s" in page
+
+
 def test_htmx_asks_for_the_lines_only(client, analyst, report):
     client.force_login(analyst)
     response = client.get(
