@@ -212,15 +212,15 @@ def _execute(run: Run, *, separate: bool) -> None:
                 actor=system_actor(run),
             )
             breaks_took = time.perf_counter() - started
+        clock.record("matched lines" + (" (alongside the breaks)" if separate else ""), lines.seconds)
+        clock.record(
+            "breaks in the exception queue" + (" (alongside the lines)" if separate else ""), breaks_took
+        )
         if lines.result:
             ranges[Outcome.MATCHED] = lines.result
         engine.drop()
         engine.record_ranges(run.pk, ranges)
         session.commit()
-    clock.record("matched lines" + (" (alongside the breaks)" if separate else ""), lines.seconds)
-    clock.record(
-        "breaks in the exception queue" + (" (alongside the lines)" if separate else ""), breaks_took
-    )
     run.line_ranges = ranges
     _count(run, groups)
     resubmit.settle_resubmissions(run, system_actor(run))
