@@ -223,6 +223,8 @@ def main() -> None:
         f"repeat run on top: {repeat_wall:.1f} s — {again.breaks_seen_again:,} breaks counted again, "
         f"{again.breaks_opened:,} opened"
     )
+    for phase, seconds in again.phase_times:
+        print(f"    {phase:<48} {seconds:7.2f} s")
     print()
     print(
         f"median of {args.repeat}: run {statistics.median(walls):.1f} s; baselines: COUNT(*) join "
