@@ -354,7 +354,8 @@ class Engine(Results):
             )
         ]
         # A further reference of one side naming the other's (a different pair only).
-        if self.value("SELECT COUNT(*) FROM recon_token") == 0:
+        # (Whether there is any, not how many: a million would be counted for nothing.)
+        if not self.value("SELECT EXISTS (SELECT 1 FROM recon_token)"):
             return selects
         # The pairs first, into a table of their own: they are few, and the planner, knowing
         # it, looks their records up through the row key instead of hashing both sides.
