@@ -15,7 +15,8 @@ the run's transaction opens and resolves the breaks in the exception queue.
 - Inside a caller's transaction (a test, a resubmission that changed data
   first) a second connection would not see what that transaction wrote, so the
   engine works on the run's connection and the steps run one after another. So
-  it does on SQLite, which has one writer.
+  it does on SQLite, which has one writer, and when the server refuses a second
+  connection.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +43,26 @@ class EngineSession:
     transaction committed by `commit`, or on the run's connection."""
 
     def __init__(self, *, separate: bool):
-        self.separate = separate
-        self.wrapper = connections.create_connection("default") if separate else connection
+        self.separate = False
+        self.wrapper = connection
         if separate:
-            # The matched lines are written from a thread of the run's, on this connection.
-            self.wrapper.inc_thread_sharing()
-            self.wrapper.set_autocommit(False)
+            self._open_own()
         self.cursor = self.wrapper.cursor()
         self.committed = False
+
+    def _open_own(self) -> None:
+        own = connections.create_connection("default")
+        try:
+            own.set_autocommit(False)  # connects
+        except DatabaseError:
+            # The server refuses one more connection (max_connections, say): the run still
+            # runs, its steps one after the other on its own connection.
+            logger.warning("reconciliation: no second database connection, one is used", exc_info=True)
+            own.close()
+            return
+        # The matched lines are written from a thread of the run's, on this connection.
+        own.inc_thread_sharing()
+        self.wrapper, self.separate = own, True
 
     def __enter__(self) -> EngineSession:
         return self

@@ -212,9 +212,10 @@ def _execute(run: Run, *, separate: bool) -> None:
                 actor=system_actor(run),
             )
             breaks_took = time.perf_counter() - started
-        clock.record("matched lines" + (" (alongside the breaks)" if separate else ""), lines.seconds)
+        at_once = session.separate
+        clock.record("matched lines" + (" (alongside the breaks)" if at_once else ""), lines.seconds)
         clock.record(
-            "breaks in the exception queue" + (" (alongside the lines)" if separate else ""), breaks_took
+            "breaks in the exception queue" + (" (alongside the lines)" if at_once else ""), breaks_took
         )
         if lines.result:
             ranges[Outcome.MATCHED] = lines.result

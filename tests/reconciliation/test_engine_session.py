@@ -9,7 +9,7 @@ import datetime as dt
 import time
 
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from exceptions_queue.models import ExceptionItem
@@ -102,6 +102,22 @@ def test_a_run_failing_at_any_point_keeps_no_lines_totals_or_breaks(books, monke
     failed = run(books)
     assert failed.status == "failed" and error in failed.error
     assert nothing_kept(failed)
+
+
+def test_a_run_the_server_refuses_a_second_connection_runs_on_one(books, monkeypatch):
+    opened = connections.create_connection
+
+    def refused(alias):
+        own = opened(alias)
+        own.settings_dict = {**own.settings_dict, "HOST": "127.0.0.1", "PORT": 1}  # nothing listens there
+        return own
+
+    monkeypatch.setattr(connections, "create_connection", refused)
+    done = run(books)
+    assert done.status == "succeeded", done.error
+    steps = dict(done.phase_times)
+    assert "matched lines" in steps and "matched lines (alongside the breaks)" not in steps
+    assert (done.matched_groups, done.suggested_groups, done.breaks_opened) == (1, 1, 2)
 
 
 def test_a_lost_run_whose_engine_had_committed_keeps_no_lines(books):
