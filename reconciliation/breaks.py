@@ -26,6 +26,7 @@ from exceptions_queue import set_writes
 from exceptions_queue.codes import ExceptionCode, make_dedupe_key
 from exceptions_queue.models import OPEN_STATUSES, ExceptionItem, Status
 from exceptions_queue.services import exception_open, normalise_error_details
+from reconciliation.engine_results import LINE_FIELDS, SIDE_VALUES
 from reconciliation.models import Reconciliation, Run, Side
 from reconciliation.subjects import side_model
 from revops.actors import Actor
@@ -134,23 +135,13 @@ def _record(dedupe_key: str, side, source_key) -> tuple[str, str] | None:
     return None
 
 
-SIDE_FIELDS = ("key", "id", "reference", "customer", "date", "amount", "tax", "status")
-
-
 def line_side(line, side: str) -> dict:
-    """One side of a report line as the row describe() and the payload read."""
-    return {
-        "side": side,
-        "source_key": getattr(line, f"{side}_key"),
-        "source_id": getattr(line, f"{side}_id"),
-        "reference": getattr(line, f"{side}_reference"),
-        "customer_key": getattr(line, f"{side}_customer"),
-        "record_date": getattr(line, f"{side}_date"),
-        "amount": getattr(line, f"{side}_amount"),
-        "tax_amount": getattr(line, f"{side}_tax"),
-        "currency": line.currency,
-        "status": getattr(line, f"{side}_status"),
+    """One side of a report line as a record's row (the shape of the engine's
+    `unmatched_records`), which describe() and the payload read."""
+    values = {
+        name: getattr(line, f"{side}_{field}") for name, field in zip(SIDE_VALUES, LINE_FIELDS, strict=True)
     }
+    return {**values, "side": side, "currency": line.currency}
 
 
 def sync_breaks(
@@ -163,8 +154,8 @@ def sync_breaks(
     actor: Actor,
 ) -> BreakCounts:
     """Open or count again a break for each record the run left `unmatched`
-    (the engine's `unmatched_records`), and resolve the open breaks (`existing`, from `open_breaks_locked`) of the
-    records it matched (`matched`)."""
+    (the engine's `unmatched_records`), and resolve the open breaks (`existing`,
+    from `open_breaks_locked`) of the records it matched (`matched`)."""
     recon = run.reconciliation
     counts = BreakCounts()
     now = timezone.now()

@@ -268,16 +268,17 @@ class Engine(Results):
         target = "recon_pick" if self.pooled else chosen_table(rule.outcome)
         if self.pooled:
             self.run(sql.emptied("recon_pick"))
-        if whole is None and rule.outcome == AUTO:
-            return self._commit_picks(rule, target, pairs=self._pick_unique(rule, target, candidates))
-        self.run(sql.emptied("recon_cand"))
-        for statement, params in candidates:
-            self.run(f"INSERT INTO recon_cand (l_id, r_id, diff, gap) {statement}", params)
         pairs = None
-        if whole is None:
-            pairs = self._pick_best(rule, target)
+        if whole is None and rule.outcome == AUTO:
+            pairs = self._pick_unique(rule, target, candidates)
         else:
-            self._pick_split(rule, target, whole=whole)
+            self.run(sql.emptied("recon_cand"))
+            for statement, params in candidates:
+                self.run(f"INSERT INTO recon_cand (l_id, r_id, diff, gap) {statement}", params)
+            if whole is None:
+                pairs = self._pick_best(rule, target)
+            else:
+                self._pick_split(rule, target, whole=whole)
         return self._commit_picks(rule, target, pairs=pairs)
 
     def _tolerance(self, left: str, right: str, rule: RuleSpec) -> tuple[str, list]:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from reconciliation import sql
-from reconciliation.sources import LEFT, RIGHT, SIDE_NAMES
+from reconciliation.sources import LEFT, RIGHT, SIDE_COLUMNS, SIDE_NAMES
 
 AUTO = "matched"
 SUGGEST = "suggested"
@@ -32,8 +32,6 @@ LINE_COLUMNS = ", ".join(f"{side}_{field}" for side in ("left", "right") for fie
 BLANK_SIDE = ("''", "NULL", "''", "''", "NULL", "NULL", "NULL", "''")
 LINE_INSERT = f"""INSERT INTO reconciliation_runline (run_id, outcome, group_no, rule_id, decided, currency,
     {LINE_COLUMNS})"""
-# A record's columns as a break reads them.
-RECORD_VALUES = tuple(SIDE_NAMES)
 
 
 def chosen_table(outcome: str) -> str:
@@ -51,27 +49,24 @@ class Results:
         matched lines, a million where these are thousands, are
         `write_matched`'s). Each outcome is written by its own statement, so its
         lines are one range of ids."""
-        ranges: dict[str, list[int]] = {}
         # How many lines each outcome has, so that the matched million is joined by hashing
         # and the few suggestions through the key.
         self._analyze("recon_line")
         self._analyze("recon_suggestion")
-        self._write_lines(
-            ranges,
-            "unmatched",
-            f"""{LINE_INSERT} SELECT %s, 'unmatched', NULL, NULL, '', s.currency, {_unmatched_sides("s")}
-            FROM {self.open_records} s""",
-            [run_id],
-        )
-        self._write_lines(ranges, SUGGEST, self._pairs_lines(SUGGEST), [run_id])
+        written = {
+            "unmatched": self._write_lines(
+                f"""{LINE_INSERT} SELECT %s, 'unmatched', NULL, NULL, '', s.currency, {_unmatched_sides("s")}
+                FROM {self.open_records} s""",
+                run_id,
+            ),
+            SUGGEST: self._write_lines(self._pairs_lines(SUGGEST), run_id),
+        }
         self._write_totals(run_id)
-        return ranges
+        return {outcome: ids for outcome, ids in written.items() if ids}
 
     def write_matched(self, run_id: int) -> list[int] | None:
         """The matched pairs' report lines; their [first, last] line id."""
-        ranges: dict[str, list[int]] = {}
-        self._write_lines(ranges, AUTO, self._pairs_lines(AUTO), [run_id])
-        return ranges.get(AUTO)
+        return self._write_lines(self._pairs_lines(AUTO), run_id)
 
     def record_ranges(self, run_id: int, ranges: dict[str, list[int]]) -> None:
         """The run's line ranges, written in the engine's transaction: should the
@@ -82,12 +77,13 @@ class Results:
             [json.dumps(ranges), run_id],
         )
 
-    def _write_lines(self, ranges: dict[str, list[int]], outcome: str, statement: str, params: list) -> None:
+    def _write_lines(self, statement: str, run_id: int) -> list[int] | None:
+        """Run a statement writing lines for the run; the [first, last] id of
+        those it wrote, None when it wrote none."""
         before = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
-        self.run(statement, params)
+        self.run(statement, [run_id])
         after = self.value("SELECT COALESCE(MAX(id), 0) FROM reconciliation_runline")
-        if after > before:
-            ranges[outcome] = [int(before) + 1, int(after)]
+        return [int(before) + 1, int(after)] if after > before else None
 
     @staticmethod
     def _pairs_lines(outcome: str) -> str:
@@ -101,10 +97,8 @@ class Results:
     def unmatched_records(self) -> list[dict]:
         """The records no rule took, in the order of their lines: each a dict of
         its columns, its side named ("left" or "right")."""
-        self.cursor.execute(
-            f"SELECT {', '.join(RECORD_VALUES)} FROM {self.open_records} s ORDER BY s.side, s.row_id"
-        )
-        return [_record_values(dict(zip(RECORD_VALUES, row, strict=True))) for row in self.cursor.fetchall()]
+        self.cursor.execute(f"SELECT {SIDE_COLUMNS} FROM {self.open_records} s ORDER BY s.side, s.row_id")
+        return [_record_values(dict(zip(SIDE_NAMES, row, strict=True))) for row in self.cursor.fetchall()]
 
     def _totals(self, records: str) -> dict[tuple[int, str], tuple[int, Decimal]]:
         """(side, currency) → (count, amount) of `records` (a FROM clause naming them `s`)."""

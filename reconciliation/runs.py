@@ -21,7 +21,7 @@ import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from reconciliation import resubmit
@@ -169,30 +169,36 @@ class _Clock:
         self.last = time.perf_counter()
 
 
+def _match(engine: Engine, recon: Reconciliation, sides: list[src.SideSource], clock: _Clock) -> None:
+    """Load both sides into the engine and apply the analysts' decisions, then
+    the reconciliation's rules in order."""
+    engine.prepare()
+    for side in sides:
+        engine.load(side)
+    engine.load_tokens(sides)
+    clock.tick("load both sides")
+    decisions = MatchDecision.objects.filter(reconciliation=recon)
+    engine.load_rejections(
+        decisions.filter(decision=MatchDecision.Decision.REJECTED).values_list("left_key", "right_key")
+    )
+    engine.apply_confirmed(
+        decisions.filter(decision=MatchDecision.Decision.CONFIRMED).values_list("left_key", "right_key")
+    )
+    clock.tick("analysts' decisions")
+    for rule in recon.rules.filter(enabled=True).order_by("position"):
+        engine.apply(RuleSpec.from_rule(rule))
+        clock.tick(f"rule {rule.position}: {rule.name}")
+
+
 def _execute(run: Run, *, separate: bool) -> None:
     recon = run.reconciliation
     scope = scope_for(run)
     left, right = src.sides_for(recon.kind)
     sides = [left(src.LEFT, scope), right(src.RIGHT, scope)]
-    decisions = MatchDecision.objects.filter(reconciliation=recon)
     clock = _Clock()
     with EngineSession(separate=separate) as session:
         engine = Engine(session.cursor)
-        engine.prepare()
-        for side in sides:
-            engine.load(side)
-        engine.load_tokens(sides)
-        clock.tick("load both sides")
-        engine.load_rejections(
-            decisions.filter(decision=MatchDecision.Decision.REJECTED).values_list("left_key", "right_key")
-        )
-        engine.apply_confirmed(
-            decisions.filter(decision=MatchDecision.Decision.CONFIRMED).values_list("left_key", "right_key")
-        )
-        clock.tick("analysts' decisions")
-        for rule in recon.rules.filter(enabled=True).order_by("position"):
-            engine.apply(RuleSpec.from_rule(rule))
-            clock.tick(f"rule {rule.position}: {rule.name}")
+        _match(engine, recon, sides, clock)
         ranges = engine.write_results(run.pk)
         groups = engine.group_counts()
         near = engine.near_misses()
@@ -239,16 +245,19 @@ def _execute(run: Run, *, separate: bool) -> None:
 
 
 def _count(run: Run, groups: dict[str, int]) -> None:
-    totals = RunTotal.objects.filter(run=run)
+    """The run's record counts from its totals, in one query, and its groups."""
 
-    def count(**filters) -> int:
-        return totals.filter(**filters).aggregate(n=Sum("count"))["n"] or 0
+    def total(**filters) -> Sum:
+        return Sum("count", filter=Q(**filters), default=0)
 
+    counts = RunTotal.objects.filter(run=run).aggregate(
+        left_count=total(side="left"),
+        right_count=total(side="right"),
+        left_unmatched=total(side="left", outcome=Outcome.UNMATCHED),
+        right_unmatched=total(side="right", outcome=Outcome.UNMATCHED),
+    )
     Run.objects.filter(pk=run.pk).update(
-        left_count=count(side="left"),
-        right_count=count(side="right"),
-        left_unmatched=count(side="left", outcome=Outcome.UNMATCHED),
-        right_unmatched=count(side="right", outcome=Outcome.UNMATCHED),
+        **counts,
         matched_groups=groups.get(Outcome.MATCHED, 0),
         suggested_groups=groups.get(Outcome.SUGGESTED, 0),
     )
