@@ -245,6 +245,14 @@ class Run(models.Model):
         return f"{self.reconciliation} run {self.pk}"
 
     @property
+    def seconds_taken(self) -> float | None:
+        """From the worker taking the run to its end (its steps overlap where a
+        run writes on two connections, so they add up to more)."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
     def phase_times(self) -> list[tuple[str, float]]:
         """(step, seconds) in the order the steps ran. Runs before the list was
         kept have a mapping (whose keys JSONB stores sorted, not in order)."""

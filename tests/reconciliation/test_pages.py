@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 
 from exceptions_queue.models import ExceptionItem
@@ -46,6 +47,7 @@ def test_the_run_report_shows_totals_and_unmatched_lines(client, analyst, report
 def test_the_run_report_lists_the_steps_in_the_order_they_ran(client, analyst, report):
     client.force_login(analyst)
     page = client.get(reverse("reconciliation:run", args=[report.pk])).content.decode()
+    assert f"<dt>Took</dt><dd>{floatformat(report.seconds_taken, 1)} s: load both sides" in page
     steps = [name for name, _ in report.phase_times]
     assert steps[0] == "load both sides" and steps[-1] == "commit and counts"
     # JSONB sorts an object's keys by length: a list keeps the order of the run.
