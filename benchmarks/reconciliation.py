@@ -131,6 +131,11 @@ def _baselines(cursor) -> tuple[float, float]:
     return join, copy
 
 
+def _print_steps(run) -> None:
+    for phase, seconds in run.phase_times:
+        print(f"    {phase:<48} {seconds:7.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -212,8 +217,7 @@ def main() -> None:
             f"{run.matched_groups:,} matched, {run.suggested_groups:,} suggested, "
             f"{run.left_unmatched:,} + {run.right_unmatched:,} unmatched, {run.breaks_opened:,} breaks opened"
         )
-        for phase, seconds in run.phase_times:
-            print(f"    {phase:<48} {seconds:7.2f} s")
+        _print_steps(run)
         print(f"    baselines: COUNT(*) join {join:.2f} s, copy of both tables {copy:.2f} s")
 
     started = time.perf_counter()
@@ -223,8 +227,7 @@ def main() -> None:
         f"repeat run on top: {repeat_wall:.1f} s — {again.breaks_seen_again:,} breaks counted again, "
         f"{again.breaks_opened:,} opened"
     )
-    for phase, seconds in again.phase_times:
-        print(f"    {phase:<48} {seconds:7.2f} s")
+    _print_steps(again)
     print()
     print(
         f"median of {args.repeat}: run {statistics.median(walls):.1f} s; baselines: COUNT(*) join "

@@ -33,6 +33,13 @@ def runs_with_old_lines(now: dt.datetime, limit: int) -> list[int]:
     return list(old.order_by("finished_at", "pk").values_list("pk", flat=True)[:limit])
 
 
+def delete_lines(run_id: int, line_ranges: dict | None) -> None:
+    """Delete a run's lines. They are read through their id ranges (no index on
+    the run), and deleted the same way."""
+    for first, last in (line_ranges or {}).values():
+        RunLine.objects.filter(id__range=(first, last), run_id=run_id).delete()
+
+
 def remove_old_lines(now: dt.datetime | None = None, *, limit: int = RUNS_PER_SWEEP) -> int:
     """Remove the lines of up to `limit` runs past the retention; returns how many runs."""
     now = now or timezone.now()
@@ -42,9 +49,7 @@ def remove_old_lines(now: dt.datetime | None = None, *, limit: int = RUNS_PER_SW
             run = Run.objects.select_for_update().filter(pk=run_id, lines_removed_at__isnull=True).first()
             if run is None:
                 continue
-            # Lines are read through their id ranges (no index on the run): delete them the same way.
-            for first, last in (run.line_ranges or {}).values():
-                RunLine.objects.filter(id__range=(first, last), run_id=run.pk).delete()
+            delete_lines(run.pk, run.line_ranges)
             Run.objects.filter(pk=run.pk).update(lines_removed_at=now, line_ranges={})
         removed += 1
     return removed

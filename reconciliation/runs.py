@@ -29,7 +29,8 @@ from reconciliation import sources as src
 from reconciliation.breaks import open_breaks_locked, sync_breaks
 from reconciliation.engine import Engine, RuleSpec
 from reconciliation.engine_session import EngineSession, own_connection_possible
-from reconciliation.models import MatchDecision, Outcome, Reconciliation, Run, RunLine, RunTotal
+from reconciliation.models import MatchDecision, Outcome, Reconciliation, Run, RunTotal
+from reconciliation.retention import delete_lines
 from revops.actors import Actor
 from revops.errors import field_error
 
@@ -274,9 +275,7 @@ def discard_results(run_id: int) -> None:
     held them (they were rolled back with it); those its engine committed on a
     connection of its own when the run's transaction then failed or its worker
     was lost (see `reconciliation.engine_session`)."""
-    ranges = Run.objects.filter(pk=run_id).values_list("line_ranges", flat=True).first()
-    for first, last in (ranges or {}).values():
-        RunLine.objects.filter(id__range=(first, last), run_id=run_id).delete()
+    delete_lines(run_id, Run.objects.filter(pk=run_id).values_list("line_ranges", flat=True).first())
     RunTotal.objects.filter(run_id=run_id).delete()
     Run.objects.filter(pk=run_id).update(line_ranges={})
 
